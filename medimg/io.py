@@ -353,7 +353,7 @@ def pseudonymize(values,                # one identifier, or a list/Series of th
     if hasattr(values, 'map') and hasattr(values, 'index'): return values.map(one)
     return [one(v) for v in values]
 
-# %% ../nbs/02a_io.ipynb #93e2e7af
+# %% ../nbs/02a_io.ipynb #79b5fd7c
 def _plain(v):
     "A header value as plain Python data"
     if v is None or v == '': return None
@@ -378,12 +378,101 @@ def _scan_one(path, tags)->dict:
 
 def _scan_many(args)->list[dict]:
     paths, tags = args
-    return [_scan_one(p, tags) for p in paths]
+    keys = _tag_keys(tags)
+    return [_fast_scan(p, tags, keys) or _scan_one(p, tags) for p in paths]
 
-# %% ../nbs/02a_io.ipynb #bb52442c
+# %% ../nbs/02a_io.ipynb #56d8b040
+import struct
+_LONG_VRS = {b'OB', b'OD', b'OF', b'OL', b'OV', b'OW', b'SQ', b'SV', b'UC', b'UN', b'UR', b'UT', b'UV'}
+_TEXT_VRS = {'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT'}
+_NUM_VRS = dict(US='H', SS='h', UL='I', SL='i', FL='f', FD='d')
+_EXPLICIT_LE = {'1.2.840.10008.1.2.1', '1.2.840.10008.1.2.5'}  # plus every encapsulated syntax 1.2.840.10008.1.2.4.*
+
+def _tag_keys(tags)->dict:
+    from pydicom.datadict import tag_for_keyword
+    return {tag_for_keyword(t): t for t in tags}
+
+class _Unsupported(Exception): pass
+
+# %% ../nbs/02a_io.ipynb #b376104c
+class _Reader:
+    "Explicit VR little endian element walker over a file, reading more bytes only when needed"
+    def __init__(self, f): self.f, self.buf, self.pos = f, f.read(16384), 0
+    def need(self, n):
+        while self.pos + n > len(self.buf):
+            more = self.f.read(max(65536, n))
+            if not more: raise _Unsupported('truncated')
+            self.buf = self.buf[self.pos:] + more; self.pos = 0
+    def element(self):
+        self.need(8)
+        g, e = struct.unpack_from('<HH', self.buf, self.pos)
+        if g == 0xFFFE:  # item / delimiters: no VR
+            ln = struct.unpack_from('<I', self.buf, self.pos + 4)[0]; self.pos += 8
+            return (g << 16) | e, None, ln
+        vr = bytes(self.buf[self.pos + 4:self.pos + 6])
+        if vr in _LONG_VRS:
+            self.need(12); ln = struct.unpack_from('<I', self.buf, self.pos + 8)[0]; self.pos += 12
+        elif vr.isalpha() and vr.isupper(): ln = struct.unpack_from('<H', self.buf, self.pos + 6)[0]; self.pos += 8
+        else: raise _Unsupported('not explicit VR')
+        return (g << 16) | e, vr.decode(), ln
+    def value(self, ln):
+        self.need(ln); v = self.buf[self.pos:self.pos + ln]; self.pos += ln; return v
+    def skip(self, vr, ln):
+        if ln != 0xFFFFFFFF: self.need(ln); self.pos += ln; return
+        if vr not in ('SQ', 'UN', None): raise _Unsupported('undefined length')
+        while True:  # items of a sequence, each of defined or undefined length
+            tag, _, iln = self.element()
+            if tag == 0xFFFEE0DD: return
+            if tag != 0xFFFEE000: raise _Unsupported('bad item')
+            if iln != 0xFFFFFFFF: self.need(iln); self.pos += iln; continue
+            while True:
+                t, v, l = self.element()
+                if t == 0xFFFEE00D: break
+                self.skip(v, l)
+
+# %% ../nbs/02a_io.ipynb #409b77b2
+def _decode_value(vr:str, raw:bytes):
+    if vr in _TEXT_VRS:
+        if any(b > 0x7F for b in raw): raise _Unsupported('non-ASCII text')
+        s = raw.decode('ascii')
+        parts = [s] if vr in ('LT', 'ST', 'UT', 'UR') else s.split('\\')
+        parts = [p.strip(' \x00') if vr != 'UI' else p.strip('\x00 ') for p in parts]
+        conv = float if vr == 'DS' else int if vr == 'IS' else str
+        vals = [conv(p) if p else None for p in parts]
+        if len(vals) == 1: return vals[0]
+        return tuple(vals)
+    if vr in _NUM_VRS:
+        n = len(raw) // struct.calcsize(_NUM_VRS[vr])
+        vals = struct.unpack(f'<{n}{_NUM_VRS[vr]}', raw)
+        return None if n == 0 else vals[0] if n == 1 else tuple(vals)
+    raise _Unsupported(f'VR {vr}')
+
+# %% ../nbs/02a_io.ipynb #8bd30bad
+def _fast_scan(path, tags, keys:dict)->dict|None:
+    "Header row from the explicit-VR-little-endian fast reader, or None to fall back to pydicom"
+    last = max(keys)
+    try:
+        with open(path, 'rb') as f:
+            pre = f.read(132)
+            if len(pre) < 132 or pre[128:132] != b'DICM': return None
+            r, ts, row = _Reader(f), None, dict(path=str(path), **{t: None for t in tags}, error=None)
+            while True:
+                tag, vr, ln = r.element()
+                if tag >> 16 == 0x0002:
+                    v = r.value(ln)
+                    if tag == 0x00020010: ts = v.decode('ascii').strip('\x00 ')
+                    continue
+                if ts is None or not (ts in _EXPLICIT_LE or ts.startswith('1.2.840.10008.1.2.4.')): return None
+                if tag >= 0x7FE00010 or tag > last: return row
+                if tag == 0x00080005 and r.value(ln).strip(b' \x00') not in (b'', b'ISO_IR 6', b'ISO_IR 100', b'ISO_IR 192'): return None
+                elif tag in keys: row[keys[tag]] = _decode_value(vr, r.value(ln))
+                elif tag != 0x00080005: r.skip(vr, ln)
+    except (_Unsupported, struct.error, UnicodeDecodeError, ValueError, OSError): return None
+
+# %% ../nbs/02a_io.ipynb #885b8761
 def dicom_headers(paths,                     # DICOM files (any iterable of paths)
                   tags=DEFAULT_TAGS,         # header keywords to read
-                  n_workers:int|None=None,   # processes; None: 1 below 256 files, else up to the CPU count (max 8)
+                  n_workers:int|None=None,   # processes; None: 1 below 2000 files, else up to the CPU count (max 8)
                   phi:str='pseudonymize',    # 'pseudonymize' PHI tags, 'drop' them, or 'keep' them (in memory only)
                   salt:str|None=None,        # salt for `pseudonymize`; default `$MEDIMG_PHI_SALT`
                  ):                          # DataFrame: path, one column per tag, error
@@ -391,7 +480,7 @@ def dicom_headers(paths,                     # DICOM files (any iterable of path
     import pandas as pd
     if phi not in ('pseudonymize', 'drop', 'keep'): raise ValueError(f"phi={phi!r} is not one of 'pseudonymize', 'drop', 'keep'")
     paths, tags = [str(p) for p in paths], tuple(tags)
-    if n_workers is None: n_workers = 1 if len(paths) < 256 else min(os.cpu_count() or 1, 8)
+    if n_workers is None: n_workers = 1 if len(paths) < 2000 else min(os.cpu_count() or 1, 8)
     if n_workers <= 1 or len(paths) < 2: rows = _scan_many((paths, tags))
     else:
         size = max(16, math.ceil(len(paths) / (n_workers * 4)))
