@@ -1,13 +1,13 @@
 """DataLoader throughput: decoding epoch vs cached epoch, worker counts, and the model's appetite.
 
-For N synthetic DICOMs (02c_synth, 256 px stored) at 224 px model input, in one run:
+For N synthetic DICOMs (02c_synth, --source px stored) at 224 px model input, in one run:
   - images/s through `get_dataloaders` for the first epoch (decodes DICOM, fills the cache) and for a
     cached epoch (goal: cached >= 5x the first), with the 'light' augmentation;
   - the cached epoch with num_workers 0 and 2 (why 0 is the default on a 2-core machine);
   - images/s that resnet18 consumes in training (forward + backward + AdamW step, bs 32, CPU), so the
     loader is not the bottleneck when loader rate > model rate.
 
-    python bench/data.py [--n 1000] [--size 224]
+    python bench/data.py [--n 1000] [--size 224] [--source 256]
 """
 import argparse, os, tempfile, time, warnings
 from pathlib import Path
@@ -28,10 +28,11 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--n', type=int, default=1000)
     ap.add_argument('--size', type=int, default=224)
+    ap.add_argument('--source', type=int, default=256, help='side of the stored DICOM images')
     a = ap.parse_args()
     warnings.simplefilter('ignore')
     with tempfile.TemporaryDirectory() as d:
-        df = make_synthetic_dataset(Path(d)/'data', n_patients=a.n // 2, images_per_patient=(2, 2), seed=0).iloc[:a.n]
+        df = make_synthetic_dataset(Path(d)/'data', n_patients=a.n // 2, images_per_patient=(2, 2), size=a.source, seed=0).iloc[:a.n]
         df = patient_split(df, valid=0.1, test=0.1).assign(split='train')  # every image in train: one epoch = N images
         df.loc[df.index[:32], 'split'] = 'valid'
         pre = Preprocess(size=a.size)

@@ -505,7 +505,7 @@ def dataset_card(df:pd.DataFrame,        # manifest with a split column
     if path is not None: Path(path).write_text(txt)
     return txt
 
-# %% ../nbs/02_data.ipynb #10abd23b
+# %% ../nbs/02_data.ipynb #c7551ee4
 def _default_workers()->int:
     n = os.cpu_count() or 1
     return 0 if n <= 2 else min(8, n - 1)
@@ -527,15 +527,16 @@ class ImageDataset:
         tmpf = f.with_suffix(f'.{os.getpid()}.tmp.npy'); np.save(tmpf, x); os.replace(tmpf, f)
         return x
     def __getitem__(self, i):
+        "(`load` output, augmented, as C x H x W; target): `Preprocess.finish_batch` completes it per batch"
         import torch
         x = self.load(i)
         if self.aug is not None: x = self.aug(image=x)['image']
-        return torch.from_numpy(self.pre.finish(x)), torch.as_tensor(self.y[i])
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)), torch.as_tensor(self.y[i])
 
-# %% ../nbs/02_data.ipynb #34f7b6fb
+# %% ../nbs/02_data.ipynb #42594b14
 def _make_dl(ds, bs, shuffle, num_workers, drop_last=False, weights=None, seed=0, device=None):
     from fastai.data.load import DataLoader
-    kw = {}
+    kw = dict(after_batch=lambda b: (ds.pre.finish_batch(b[0]), *b[1:]))
     if weights is not None:
         rng, p = np.random.default_rng(seed), np.asarray(weights, float) / np.sum(weights)
         kw['get_idxs'] = lambda: list(rng.choice(len(ds), size=len(ds), replace=True, p=p))

@@ -16,7 +16,7 @@ from .io import read_image
 
 # %% auto #0
 __all__ = ['IMAGENET', 'RESIZE_POLICIES', 'AUG_PRESETS', 'Preprocess', 'geometry', 'apply_geometry', 'apply_clahe',
-           'dataset_stats', 'get_augment', 'tta_views', 'show_augmented']
+           'finish_batch', 'dataset_stats', 'get_augment', 'tta_views', 'show_augmented']
 
 # %% ../nbs/02b_transforms.ipynb #274bd386
 IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
@@ -119,7 +119,7 @@ def _norm_stats(normalize, channels:int):
         else: raise ValueError(f"normalisation has {len(mean)} channels but the image has {channels}")
     return mean, std
 
-# %% ../nbs/02b_transforms.ipynb #f5bfa371
+# %% ../nbs/02b_transforms.ipynb #24423439
 def _load(self:Preprocess, src)->np.ndarray:
     "Read, CLAHE and resize: float32 size x size x (the image's own channels)"
     x = read_image(src, window=self.window, frame=self.frame) if isinstance(src, (str, Path)) else np.asarray(src, np.float32)
@@ -133,7 +133,7 @@ def _channels(x:np.ndarray, channels:int)->np.ndarray:
     c = x.shape[-1]
     if c == channels: return x
     if c == 1: return np.repeat(x, channels, -1)
-    if c == 3 and channels == 1: return (x @ np.array([0.299, 0.587, 0.114], np.float32))[..., None]
+    if c == 3 and channels == 1: return (x[..., 0] * np.float32(0.299) + x[..., 1] * np.float32(0.587) + x[..., 2] * np.float32(0.114))[..., None]
     raise ValueError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={channels}")
 
 def _finish(self:Preprocess, x:np.ndarray)->np.ndarray:
@@ -145,6 +145,22 @@ def _finish(self:Preprocess, x:np.ndarray)->np.ndarray:
 
 Preprocess.load, Preprocess.finish = _load, _finish
 Preprocess.__call__ = lambda self, src: self.finish(self.load(src))
+
+# %% ../nbs/02b_transforms.ipynb #c45a394e
+def finish_batch(self:Preprocess, x):
+    "`finish` for a torch batch B x C x H x W of `load` outputs (identical results, on the batch's device)"
+    import torch
+    c = x.shape[1]
+    if c != self.channels:
+        if c == 1: x = x.expand(-1, self.channels, -1, -1)
+        elif c == 3 and self.channels == 1: x = (x[:, 0] * 0.299 + x[:, 1] * 0.587 + x[:, 2] * 0.114)[:, None]
+        else: raise ValueError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={self.channels}")
+    st = _norm_stats(self.normalize, x.shape[1])
+    if st is not None:
+        m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in st)
+        x = (x - m) / s
+    return x.contiguous()
+Preprocess.finish_batch = finish_batch
 
 # %% ../nbs/02b_transforms.ipynb #ad5c9497
 def dataset_stats(paths,                 # images of the training split
