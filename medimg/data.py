@@ -219,9 +219,9 @@ def manifest_from_nih(csv:str|Path, image_dir:str|Path)->pd.DataFrame:
                            columns={'Patient Age': 'age', 'Patient Gender': 'sex', 'View Position': 'view', 'Follow-up #': 'follow_up'})
     return df
 
-# %% ../nbs/02_data.ipynb #24fed282
+# %% ../nbs/02_data.ipynb #98fbc2b9
 def manifest_from_dicom(root:str|Path,                # folder searched recursively for DICOM files
-                        labels_csv:str|Path|None=None, # CSV with `key` and `label_col`; None: label from the header's `label_tag`
+                        labels_csv:str|Path,          # CSV with the `key` column and a `label_col` column
                         key:str='SOPInstanceUID',     # DICOM keyword joining images to labels
                         label_col:str='label',        # label column of the CSV
                         label_sep:str|None=None,      # multi-label separator in the CSV
@@ -244,7 +244,6 @@ def manifest_from_dicom(root:str|Path,                # folder searched recursiv
     df = pd.DataFrame(dict(path=h.path, patient_id=h.PatientID, study_id=h.StudyInstanceUID, site=h.InstitutionName,
                            modality=h.Modality, view=h.ViewPosition, manufacturer=h.Manufacturer, sex=h.PatientSex,
                            age=h.PatientAge, key=h[key].astype(str)))
-    if labels_csv is None: raise ValueError("labels_csv is required: a CSV with the DICOM key and a label per image")
     lab = pd.read_csv(labels_csv, dtype={key: str})
     if key not in lab.columns or label_col not in lab.columns: raise ValueError(f"{labels_csv}: needs columns {key!r} and {label_col!r}, has {list(lab.columns)}")
     if label_sep: lab[label_col] = lab[label_col].map(lambda s: [] if _missing(s) else [o.strip() for o in str(s).split(label_sep) if o.strip()])
