@@ -76,11 +76,11 @@ class LossConfig:
     label_smoothing: float = opt(0., low=0, high=1, high_open=True)  # multiclass label smoothing
     allow_with_sampler: bool = False  # allow class weights together with a balanced sampler
 
-# %% ../nbs/01_config.ipynb #43e57b2f
+# %% ../nbs/01_config.ipynb #327fde92
 @dataclass
 class TrainConfig:
     "Optimisation schedule and run-time behaviour"
-    epochs: int = opt(8, low=1, high=100_000)  # total epochs
+    epochs: int = opt(25, low=1, high=100_000)  # total epochs (25 learn the synthetic demo from scratch; see 02c_synth)
     lr: float = opt(2e-3, low=0, high=10, low_open=True)  # peak learning rate
     wd: float = opt(1e-2, low=0, high=10)  # weight decay
     schedule: str = opt('one_cycle', choices=('one_cycle', 'cosine', 'two_phase'))  # learning-rate schedule
@@ -92,7 +92,7 @@ class TrainConfig:
     patience: int|None = opt(None, low=1, high=100_000)  # early stopping patience in epochs; None: off
     monitor: str = 'auto'          # metric for best checkpoint/early stopping; 'auto': ROC-AUC (binary) or macro AUC
     lr_find: bool = False          # run fastai's lr_find before training
-    track: bool = True             # MLflow tracking into <output_dir>/mlflow.db
+    track: bool = False            # MLflow tracking into <output_dir>/mlflow.db (not implemented yet: warns)
 
 # %% ../nbs/01_config.ipynb #2c71d667
 @dataclass

@@ -288,7 +288,7 @@ def _allocate(strata, sizes, fracs, rng, names, min_one=True):
             assign[g] = k; got[k] += sizes[g]
     return assign
 
-# %% ../nbs/02_data.ipynb #e2e6c4fb
+# %% ../nbs/02_data.ipynb #11a3410a
 def _iterative(prof, sizes, fracs, rng):
     "Iterative stratification of groups with multi-label profiles (Sechidis et al. 2011), weighted by images"
     G, C = prof.shape
@@ -296,6 +296,7 @@ def _iterative(prof, sizes, fracs, rng):
     want_lab = fracs[:, None] * (prof * sizes[:, None]).sum(0)[None]
     want = fracs * sizes.sum()
     assign, left = np.full(G, -1), np.ones(G, bool)
+    has = np.zeros((len(fracs), C), int)  # groups with each finding per split so far
     order = rng.permutation(G)
     while left.any():
         cnt = prof[left].sum(0)
@@ -303,11 +304,14 @@ def _iterative(prof, sizes, fracs, rng):
         else:
             c = int(np.argmin(np.where(cnt > 0, cnt, np.inf)))
             gs = order[(left & (prof[:, c] > 0))[order]]
-        for g in gs:
-            key = want if c is None else want_lab[:, c]
+        for i, g in enumerate(gs):
+            key = want if c is None else want_lab[:, c].copy()
+            if c is not None:  # first give every split that lacks the finding one group with it, while there are enough
+                lacking = np.flatnonzero(has[:, c] == 0)
+                if 0 < len(lacking) <= len(gs) - i: key = np.where(has[:, c] == 0, key + 1e12, key)
             k = int(np.lexsort((-want, -key))[0])
             assign[g], left[g] = k, False
-            want_lab[k] -= prof[g] * sizes[g]; want[k] -= sizes[g]
+            want_lab[k] -= prof[g] * sizes[g]; want[k] -= sizes[g]; has[k] += prof[g] > 0
     return assign
 
 # %% ../nbs/02_data.ipynb #4f252e5f

@@ -177,7 +177,7 @@ def dataset_stats(paths,                 # images of the training split
     mean = s / n
     return dict(mean=[float(v) for v in mean], std=[float(v) for v in np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12))])
 
-# %% ../nbs/02b_transforms.ipynb #8fd3a46b
+# %% ../nbs/02b_transforms.ipynb #8c408a41
 def _albumentations():
     os.environ.setdefault('NO_ALBUMENTATIONS_UPDATE', '1')  # its version check opens a network connection
     import albumentations as A
@@ -185,8 +185,7 @@ def _albumentations():
 
 AUG_PRESETS = {
     'none': lambda A: [],
-    'light': lambda A: [A.Affine(rotate=(-5, 5), scale=(0.95, 1.05), translate_percent=(-0.03, 0.03), p=0.7),
-                        A.RandomBrightnessContrast(brightness_limit=0.1, contrast_limit=0.1, p=0.5)],
+    'light': lambda A: [A.Affine(rotate=(-5, 5), scale=(0.95, 1.05), translate_percent=(-0.05, 0.05), p=1.0)],
     'medium': lambda A: [A.Affine(rotate=(-10, 10), scale=(0.9, 1.1), translate_percent=(-0.06, 0.06), p=0.8),
                          A.RandomBrightnessContrast(brightness_limit=0.15, contrast_limit=0.15, p=0.7),
                          A.RandomGamma(gamma_limit=(85, 115), p=0.5), A.GaussNoise(std_range=(0.005, 0.02), p=0.3),
