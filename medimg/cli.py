@@ -64,7 +64,7 @@ def _config(args)->int:
     if args.out: print(f'# written to {save_config(cfg, args.out)}', file=sys.stderr)
     return 0
 
-# %% ../nbs/01a_cli.ipynb #a719898f
+# %% ../nbs/01a_cli.ipynb #c6978432
 def _print_run(res):
     from medimg.training import summary_table
     print(summary_table(res))
@@ -72,6 +72,9 @@ def _print_run(res):
     print(f"checkpoint : {res.best_checkpoint or 'none (the monitored metric never improved)'}")
     print(f"plots      : {res.run_dir/'plots'}")
     print(f"summary    : {res.run_dir/'summary.json'}")
+    if res.run_id:
+        db = (Path(res.config.output_dir)/'mlflow.db').resolve()
+        print(f"tracking   : run {res.run_id}; browse with  mlflow ui --backend-store-uri sqlite:///{db}")
 
 @subcommand('demo', 'Train on the built-in synthetic DICOM dataset and report test metrics',
             args=[(('--out',), dict(default='runs', metavar='DIR', help='output folder (default: runs)')),

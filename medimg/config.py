@@ -76,7 +76,7 @@ class LossConfig:
     label_smoothing: float = opt(0., low=0, high=1, high_open=True)  # multiclass label smoothing
     allow_with_sampler: bool = False  # allow class weights together with a balanced sampler
 
-# %% ../nbs/01_config.ipynb #327fde92
+# %% ../nbs/01_config.ipynb #b30c58d1
 @dataclass
 class TrainConfig:
     "Optimisation schedule and run-time behaviour"
@@ -92,7 +92,7 @@ class TrainConfig:
     patience: int|None = opt(None, low=1, high=100_000)  # early stopping patience in epochs; None: off
     monitor: str = 'auto'          # metric for best checkpoint/early stopping; 'auto': ROC-AUC (binary) or macro AUC
     lr_find: bool = False          # run fastai's lr_find before training
-    track: bool = False            # MLflow tracking into <output_dir>/mlflow.db (not implemented yet: warns)
+    track: bool = True             # MLflow tracking into sqlite:///<output_dir>/mlflow.db
 
 # %% ../nbs/01_config.ipynb #2c71d667
 @dataclass

@@ -19,8 +19,8 @@ from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, binary_metrics, multiclass_metrics, multilabel_metrics
 
 # %% auto #0
-__all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'TrainResult', 'train', 'plot_history', 'save_plots',
-           'demo', 'summary_table']
+__all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'Tracker', 'TrainResult', 'train', 'plot_history',
+           'save_plots', 'demo', 'summary_table']
 
 # %% ../nbs/05_training.ipynb #e873dd92
 def activation(task:str):
@@ -120,7 +120,55 @@ def _fit(learn, tc, cbs):
         learn.unfreeze()
         learn.fit_one_cycle(tc.epochs - fe, slice(tc.lr / 100, tc.lr / 10), cbs=cbs)
 
-# %% ../nbs/05_training.ipynb #b930dd5c
+# %% ../nbs/05_training.ipynb #b811eff5
+def _mlflow_client(uri:str):
+    os.environ.setdefault('MLFLOW_DISABLE_TELEMETRY', 'true')  # before the import: telemetry opens a connection
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(tracking_uri=uri)
+
+def _flatten(d:dict, prefix:str='')->dict:
+    "Nested config dict -> {'train.lr': '0.002', ...}"
+    res = {}
+    for k, v in d.items():
+        if isinstance(v, dict): res.update(_flatten(v, f'{prefix}{k}.'))
+        else: res[f'{prefix}{k}'] = json.dumps(v) if isinstance(v, (list, tuple)) else str(v)
+    return res
+
+# %% ../nbs/05_training.ipynb #f8c1d1f8
+class Tracker:
+    "A small MLflow recorder for one medimg run (no global state: an explicit client and run id)"
+    def __init__(self, output_dir, experiment:str, run_name:str, params:dict, tags:dict):
+        out = Path(output_dir).resolve()
+        self.uri = f'sqlite:///{out/"mlflow.db"}'
+        self.client = c = _mlflow_client(self.uri)
+        exp = c.get_experiment_by_name(experiment)
+        eid = exp.experiment_id if exp else c.create_experiment(experiment, artifact_location=(out/'mlartifacts').as_uri())
+        self.run_id = c.create_run(eid, run_name=run_name, tags={k: str(v)[:5000] for k, v in tags.items()}).info.run_id
+        from mlflow.entities import Param
+        items = [Param(k, v[:6000]) for k, v in params.items()]
+        for i in range(0, len(items), 100): c.log_batch(self.run_id, params=items[i:i + 100])
+    def log_metrics(self, metrics:dict, step:int):
+        from mlflow.entities import Metric
+        ts = int(time.time() * 1000)
+        ms = [Metric(k, float(v), ts, step) for k, v in metrics.items() if isinstance(v, (int, float)) and not math.isnan(float(v))]
+        if ms: self.client.log_batch(self.run_id, metrics=ms)
+    def log_artifact(self, path, folder:str|None=None):
+        if Path(path).exists(): self.client.log_artifact(self.run_id, str(path), folder)
+    def finish(self, status:str='FINISHED'): self.client.set_terminated(self.run_id, status)
+
+# %% ../nbs/05_training.ipynb #0bcdc78c
+def _tracking_cb_cls():
+    from fastai.callback.core import Callback
+    class TrackEpochs(Callback):
+        "Send each epoch's losses and metrics to a `Tracker`"
+        order = 75
+        def __init__(self, tracker): self.tracker, self.epoch_offset = tracker, 0
+        def after_epoch(self):
+            names, vals = self.recorder.metric_names[1:-1], self.recorder.log[1:-1]
+            self.tracker.log_metrics(dict(zip(names, vals)), step=self.epoch_offset + self.epoch + 1)
+    return TrackEpochs
+
+# %% ../nbs/05_training.ipynb #c6a6de6b
 @dataclass
 class TrainResult:
     "What `train` returns: the learner, where things are, and the final predictions"
@@ -135,7 +183,7 @@ class TrainResult:
     valid: dict                   # logits, probs, targets and metrics on the validation split
     test: dict|None               # the same on the test split, if any
     config: ExperimentConfig
-    run_id: str|None = None       # tracking run id (once tracking is enabled)
+    run_id: str|None = None       # MLflow run id when tracked
 
 # %% ../nbs/05_training.ipynb #561c7b21
 def _counts(df, task, labels):
@@ -152,7 +200,7 @@ def _predict(learn, dl, task):
     logits, y = learn.get_preds(dl=dl, act=noop)
     return dict(logits=logits.numpy(), probs=activation(task)(logits).numpy(), targets=y.numpy())
 
-# %% ../nbs/05_training.ipynb #8ad72e6e
+# %% ../nbs/05_training.ipynb #164006e3
 def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     "The manifest (given, from cfg.data.manifest, or synthetic), split, leakage-checked and reported"
     from medimg.data import check_leakage, dataset_card, patient_split, save_split_report, validate_manifest
@@ -164,7 +212,9 @@ def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
         src = f'manifest {p.name}'
     if df is None:
         from medimg.synth import make_synthetic_dataset
-        df = make_synthetic_dataset(run_dir/'data', n_patients=cfg.data.synth_patients, task=cfg.data.synth_task, seed=cfg.seed)
+        # outside the run folder: its DICOM headers carry (synthetic) raw patient IDs, which no run record may contain
+        dest = Path(cfg.output_dir)/'data'/f'synthetic-{cfg.data.synth_task}-{cfg.data.synth_patients}-seed{cfg.seed}'
+        df = make_synthetic_dataset(dest, n_patients=cfg.data.synth_patients, task=cfg.data.synth_task, seed=cfg.seed)
         src = f'medimg synthetic chest radiographs (make_synthetic_dataset, seed {cfg.seed}, {cfg.data.synth_patients} patients)'
     df = validate_manifest(df)
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
@@ -183,7 +233,7 @@ def _make_preprocess(cfg, model, train_paths):
     elif d.normalize == 'dataset': pre.normalize = dataset_stats(train_paths, pre)
     return pre
 
-# %% ../nbs/05_training.ipynb #96d40be3
+# %% ../nbs/05_training.ipynb #050ba5e5
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
@@ -201,7 +251,6 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     run_dir = Path(cfg.output_dir)/f'{cfg.name}-{h}'
     run_dir.mkdir(parents=True, exist_ok=True)
     save_config(cfg, run_dir/'config.yaml'); save_environment(run_dir/'environment.json')
-    if cfg.train.track: warnings.warn("train.track: MLflow tracking is not implemented yet in this version; the run folder is the record", stacklevel=2)
     df, rep = _prepare_data(cfg, df, run_dir)
     task, labels = manifest_task(df)
     if cfg.model.task not in ('auto', task): raise ValueError(f"model.task={cfg.model.task!r} but the manifest's labels make it {task!r}")
@@ -219,6 +268,16 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     (run_dir/'history.csv').unlink(missing_ok=True)
     cbs = [best, CSVLogger(fname=str(run_dir/'history.csv'), append=True)]  # append: two_phase fits twice
     if cfg.train.patience: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if best.lower else np.greater, patience=cfg.train.patience))
+    tracker = None
+    if cfg.train.track:
+        from medimg.config import config_to_dict
+        from medimg.data import report_fingerprint
+        env = json.loads((run_dir/'environment.json').read_text())
+        tracker = Tracker(cfg.output_dir, cfg.name, run_dir.name, _flatten(config_to_dict(cfg)),
+                          dict(config_hash=h, dataset_fingerprint=report_fingerprint(rep), task=task, labels=json.dumps(labels),
+                               git_commit=(env.get('git') or {}).get('commit', 'none'), python=env['python'], torch=env['torch']['version'],
+                               device=env['device'], environment=json.dumps({k: env[k] for k in ('os', 'cpu_count', 'ram_gb', 'accelerators')})))
+        cbs.append(_tracking_cb_cls()(tracker))
     learn = Learner(dls, model, loss_func=loss, metrics=clinical_metrics(task, labels), splitter=model_splitter,
                     wd=cfg.train.wd, path=run_dir, model_dir='checkpoints')
     if quiet:
@@ -240,9 +299,16 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     if (df.split == 'test').any():
         test = _predict(learn, dls.test_dl(df[df.split == 'test']), task)
         test['metrics'] = task_metrics(task, test['targets'], test['probs'], labels)
-    res = TrainResult(learn, run_dir, best.best_path, task, labels, df, pre, history, valid, test, cfg)
+    res = TrainResult(learn, run_dir, best.best_path, task, labels, df, pre, history, valid, test, cfg, run_id=tracker.run_id if tracker else None)
     _write_summary(res, minutes, getattr(best, 'best_epoch', None), monitor)
     save_plots(res)
+    if tracker:
+        tracker.log_metrics({f'test_{k}': v for k, v in (test['metrics'] if test else {}).items()}, step=len(history))
+        for f in ('config.yaml', 'split_report.json', 'DATASET_CARD.md', 'environment.json', 'summary.json', 'preprocess.json', 'history.csv'):
+            tracker.log_artifact(run_dir/f)
+        for f in sorted((run_dir/'plots').glob('*.png')): tracker.log_artifact(f, 'plots')
+        if res.best_checkpoint: tracker.log_artifact(res.best_checkpoint, 'checkpoints')
+        tracker.finish()
     return res
 
 # %% ../nbs/05_training.ipynb #84dd4f34
