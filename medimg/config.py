@@ -76,7 +76,7 @@ class LossConfig:
     label_smoothing: float = opt(0., low=0, high=1, high_open=True)  # multiclass label smoothing
     allow_with_sampler: bool = False  # allow class weights together with a balanced sampler
 
-# %% ../nbs/01_config.ipynb #b30c58d1
+# %% ../nbs/01_config.ipynb #d8f39715
 @dataclass
 class TrainConfig:
     "Optimisation schedule and run-time behaviour"
@@ -91,6 +91,7 @@ class TrainConfig:
     ema_decay: float|None = opt(None, low=0, high=1, low_open=True, high_open=True)  # EMA of weights; None: off
     patience: int|None = opt(None, low=1, high=100_000)  # early stopping patience in epochs; None: off
     monitor: str = 'auto'          # metric for best checkpoint/early stopping; 'auto': ROC-AUC (binary) or macro AUC
+    deterministic: bool = False    # deterministic torch algorithms (bit-reproducible runs, slower)
     lr_find: bool = False          # run fastai's lr_find before training
     track: bool = True             # MLflow tracking into sqlite:///<output_dir>/mlflow.db
 

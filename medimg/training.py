@@ -19,8 +19,8 @@ from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, binary_metrics, multiclass_metrics, multilabel_metrics
 
 # %% auto #0
-__all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'Tracker', 'TrainResult', 'train', 'plot_history',
-           'save_plots', 'demo', 'summary_table']
+__all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'Tracker', 'grad_accum_cb', 'TrainResult', 'train',
+           'plot_history', 'save_plots', 'demo', 'summary_table']
 
 # %% ../nbs/05_training.ipynb #e873dd92
 def activation(task:str):
@@ -168,6 +168,12 @@ def _tracking_cb_cls():
             self.tracker.log_metrics(dict(zip(names, vals)), step=self.epoch_offset + self.epoch + 1)
     return TrackEpochs
 
+# %% ../nbs/05_training.ipynb #fcb03186
+def grad_accum_cb(batches:int, bs:int):
+    "fastai `GradientAccumulation` stepping every `batches` batches of `bs` samples"
+    from fastai.callback.training import GradientAccumulation
+    return GradientAccumulation(n_acc=batches * bs)
+
 # %% ../nbs/05_training.ipynb #c6a6de6b
 @dataclass
 class TrainResult:
@@ -233,7 +239,7 @@ def _make_preprocess(cfg, model, train_paths):
     elif d.normalize == 'dataset': pre.normalize = dataset_stats(train_paths, pre)
     return pre
 
-# %% ../nbs/05_training.ipynb #050ba5e5
+# %% ../nbs/05_training.ipynb #2a468834
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
@@ -246,7 +252,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     from medimg.losses import get_loss
     from medimg.models import create_model, model_splitter
     cfg = cfg or ExperimentConfig()
-    seed_everything(cfg.seed)
+    seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
     h = config_hash(cfg)
     run_dir = Path(cfg.output_dir)/f'{cfg.name}-{h}'
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -267,6 +273,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     best = _best_cb_cls()(run_dir/'checkpoints', monitor, cfg.seed, h)
     (run_dir/'history.csv').unlink(missing_ok=True)
     cbs = [best, CSVLogger(fname=str(run_dir/'history.csv'), append=True)]  # append: two_phase fits twice
+    if cfg.train.grad_accum > 1: cbs.append(grad_accum_cb(cfg.train.grad_accum, cfg.data.bs))
     if cfg.train.patience: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if best.lower else np.greater, patience=cfg.train.patience))
     tracker = None
     if cfg.train.track:
