@@ -174,6 +174,30 @@ def grad_accum_cb(batches:int, bs:int):
     from fastai.callback.training import GradientAccumulation
     return GradientAccumulation(n_acc=batches * bs)
 
+# %% ../nbs/05_training.ipynb #8a9912d5
+def _ema_cb_cls():
+    from fastai.callback.core import Callback
+    class EMA(Callback):
+        "Exponential moving average of the model's floating-point state, swapped in for validation and checkpoints"
+        order = 80  # after BestCheckpoint (70) and tracking (75) in after_epoch: checkpoints hold the averaged weights
+        def __init__(self, decay:float): self.decay, self.shadow, self.backup = decay, None, None
+        def before_fit(self):
+            if self.shadow is None:  # two_phase fits twice: keep averaging across both
+                self.shadow = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items() if v.dtype.is_floating_point}
+        @torch.no_grad()
+        def after_step(self):
+            sd = self.learn.model.state_dict()
+            for k, v in self.shadow.items(): v.mul_(self.decay).add_(sd[k].detach(), alpha=1 - self.decay)
+        def before_validate(self):
+            sd = self.learn.model.state_dict()
+            self.backup = {k: sd[k].detach().clone() for k in self.shadow}
+            self.learn.model.load_state_dict(self.shadow, strict=False)
+        def after_epoch(self): self._restore()
+        def after_fit(self): self.learn.model.load_state_dict(self.shadow, strict=False); self.backup = None
+        def _restore(self):
+            if self.backup is not None: self.learn.model.load_state_dict(self.backup, strict=False); self.backup = None
+    return EMA
+
 # %% ../nbs/05_training.ipynb #c6a6de6b
 @dataclass
 class TrainResult:
@@ -239,7 +263,7 @@ def _make_preprocess(cfg, model, train_paths):
     elif d.normalize == 'dataset': pre.normalize = dataset_stats(train_paths, pre)
     return pre
 
-# %% ../nbs/05_training.ipynb #2a468834
+# %% ../nbs/05_training.ipynb #af182c4f
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
@@ -274,6 +298,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     (run_dir/'history.csv').unlink(missing_ok=True)
     cbs = [best, CSVLogger(fname=str(run_dir/'history.csv'), append=True)]  # append: two_phase fits twice
     if cfg.train.grad_accum > 1: cbs.append(grad_accum_cb(cfg.train.grad_accum, cfg.data.bs))
+    if cfg.train.ema_decay: cbs.append(_ema_cb_cls()(cfg.train.ema_decay))
     if cfg.train.patience: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if best.lower else np.greater, patience=cfg.train.patience))
     tracker = None
     if cfg.train.track:
