@@ -102,6 +102,17 @@ def _best_cb_cls():
                 torch.save(self.learn.model.state_dict(), self.best_path)
     return BestCheckpoint
 
+# %% ../nbs/05_training.ipynb #e3c3f6c8
+def _timer_cb_cls():
+    from fastai.callback.core import Callback
+    class EpochTimer(Callback):
+        "Wall-clock seconds per epoch (training and validation), to the millisecond"
+        order = 5
+        def __init__(self): self.seconds = []
+        def before_epoch(self): self.t0 = time.perf_counter()
+        def after_epoch(self): self.seconds.append(time.perf_counter() - self.t0)
+    return EpochTimer
+
 # %% ../nbs/05_training.ipynb #26c099d9
 def _fit(learn, tc, cbs):
     "Run the schedule of `tc` (a `TrainConfig`)"
@@ -263,7 +274,7 @@ def _make_preprocess(cfg, model, train_paths):
     elif d.normalize == 'dataset': pre.normalize = dataset_stats(train_paths, pre)
     return pre
 
-# %% ../nbs/05_training.ipynb #af182c4f
+# %% ../nbs/05_training.ipynb #c6614dde
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
@@ -296,7 +307,8 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     monitor = MONITOR[task] if cfg.train.monitor == 'auto' else cfg.train.monitor
     best = _best_cb_cls()(run_dir/'checkpoints', monitor, cfg.seed, h)
     (run_dir/'history.csv').unlink(missing_ok=True)
-    cbs = [best, CSVLogger(fname=str(run_dir/'history.csv'), append=True)]  # append: two_phase fits twice
+    timer = _timer_cb_cls()()
+    cbs = [best, timer, CSVLogger(fname=str(run_dir/'history.csv'), append=True)]  # append: two_phase fits twice
     if cfg.train.grad_accum > 1: cbs.append(grad_accum_cb(cfg.train.grad_accum, cfg.data.bs))
     if cfg.train.ema_decay: cbs.append(_ema_cb_cls()(cfg.train.ema_decay))
     if cfg.train.patience: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if best.lower else np.greater, patience=cfg.train.patience))
@@ -324,6 +336,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     for c in history.columns:
         if c != 'time': history[c] = pd.to_numeric(history[c], errors='coerce')
     history['epoch'] = range(1, len(history) + 1)  # two_phase logs two fits; number epochs across both
+    history['seconds'] = np.round(timer.seconds[:len(history)], 3)  # fastai's clock has whole seconds
     history.to_csv(run_dir/'history.csv', index=False)
     valid = _predict(learn, dls.valid, task)
     valid['metrics'] = task_metrics(task, valid['targets'], valid['probs'], labels)
