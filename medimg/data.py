@@ -86,10 +86,10 @@ def targets(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->np.ndar
     y = df.label.map(idx).to_numpy()
     return y.astype(np.float32) if task == 'binary' else y.astype(np.int64)
 
-# %% ../nbs/02_data.ipynb #9f3199f3
-def class_counts(df:pd.DataFrame)->pd.DataFrame|pd.Series:
+# %% ../nbs/02_data.ipynb #127c67f9
+def class_counts(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->pd.DataFrame|pd.Series:
     "Images per class (single-label), or positives/negatives/uncertain per finding (multi-label)"
-    task, labels = manifest_task(df)
+    if task is None or labels is None: task, labels = manifest_task(df)
     if task != 'multilabel': return df.label.value_counts().reindex(labels, fill_value=0).rename('images')
     y = targets(df, task, labels)
     return pd.DataFrame(dict(pos=np.nansum(y == 1, 0), neg=np.nansum(y == 0, 0), uncertain=np.isnan(y).sum(0)), index=labels)
@@ -432,15 +432,17 @@ def _split_stats(part, task, labels)->dict:
                 sites={str(k): int(v) for k, v in part.site.value_counts().sort_index().items()} if 'site' in part.columns else None,
                 paths_sha256=hashlib.sha256('\n'.join(rel).encode()).hexdigest())
 
-# %% ../nbs/02_data.ipynb #3372a962
+# %% ../nbs/02_data.ipynb #91993a15
 def split_report(df:pd.DataFrame,          # manifest with a split column
                  config=None,              # `ExperimentConfig` (its hash is recorded) or None
                  content:bool=True,        # include the pixel-content leakage check
+                 leakage:dict|None=None,   # a `check_leakage` result already computed (not decoded again)
                 )->dict:                   # JSON-serialisable
     "Counts, prevalence, sites, leakage and skipped files per split"
     if 'split' not in df.columns: raise ValueError("the manifest has no 'split' column; run patient_split first")
     task, labels = manifest_task(df)
-    leak = check_leakage(df, content=content, raise_error=False)
+    leak = leakage if leakage is not None else check_leakage(df, content=content, raise_error=False)
+    content = leak['content_checked']
     from medimg.config import config_hash
     return dict(task=task, labels=labels, images=len(df), patients=int(df.patient_id.nunique()),
                 splits={s: _split_stats(df[df.split == s], task, labels) for s in SPLITS if (df.split == s).any()},

@@ -226,14 +226,12 @@ class TrainResult:
     config: ExperimentConfig
     run_id: str|None = None       # MLflow run id when tracked
 
-# %% ../nbs/05_training.ipynb #561c7b21
+# %% ../nbs/05_training.ipynb #e1120f60
 def _counts(df, task, labels):
     "Training-split counts in the form `get_loss` takes"
-    from medimg.data import targets
-    y = targets(df, task, labels)
-    if task == 'binary': return [int((y == 0).sum()), int((y == 1).sum())]
-    if task == 'multiclass': return np.bincount(y, minlength=len(labels)).tolist()
-    return np.stack([np.nansum(y == 0, 0), np.nansum(y == 1, 0)], 1).tolist()
+    from medimg.data import class_counts
+    c = class_counts(df, task, labels)
+    return c[['neg', 'pos']].to_numpy().tolist() if task == 'multilabel' else c.tolist()
 
 def _predict(learn, dl, task):
     "Logits, probabilities and targets of a loader, without the loss function's activation"
@@ -241,7 +239,7 @@ def _predict(learn, dl, task):
     logits, y = learn.get_preds(dl=dl, act=noop)
     return dict(logits=logits.numpy(), probs=activation(task)(logits).numpy(), targets=y.numpy())
 
-# %% ../nbs/05_training.ipynb #164006e3
+# %% ../nbs/05_training.ipynb #78c8c154
 def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     "The manifest (given, from cfg.data.manifest, or synthetic), split, leakage-checked and reported"
     from medimg.data import check_leakage, dataset_card, patient_split, save_split_report, validate_manifest
@@ -259,8 +257,8 @@ def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
         src = f'medimg synthetic chest radiographs (make_synthetic_dataset, seed {cfg.seed}, {cfg.data.synth_patients} patients)'
     df = validate_manifest(df)
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
-    check_leakage(df, group=cfg.data.group)
-    rep = save_split_report(df, run_dir/'split_report.json', config=cfg)
+    leak = check_leakage(df, group=cfg.data.group)  # raises on leakage; the report reuses it (no second decode)
+    rep = save_split_report(df, run_dir/'split_report.json', config=cfg, leakage=leak)
     dataset_card(df, rep, run_dir/'DATASET_CARD.md', name=cfg.name, source=src)
     return df, rep
 
