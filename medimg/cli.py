@@ -89,10 +89,13 @@ def _demo(args)->int:
 @subcommand('train', 'Train from a config file with dotted overrides',
             args=[(('--config',), dict(metavar='PATH', help='YAML or JSON experiment config (default: built-in defaults)')),
                   (('--quiet',), dict(action='store_true', help='no progress bars')),
+                  (('--resume',), dict(action='store_true', help="continue the run from its last finished epoch, if it has one")),
                   (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='dotted overrides, e.g. train.epochs=10'))])
 def _train(args)->int:
     from medimg.training import train
-    _print_run(train(load_config(args.config, args.overrides), quiet=args.quiet))
+    res = train(load_config(args.config, args.overrides), quiet=args.quiet, resume='auto' if args.resume else False)
+    from medimg.training import dist_info
+    if dist_info()[0] == 0: _print_run(res)  # under torchrun, one report
     return 0
 
 # %% ../nbs/01a_cli.ipynb #cf3715ff

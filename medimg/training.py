@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/training.html.md"""
 
 # %% ../nbs/05_training.ipynb #1d73ce3b
 from __future__ import annotations
-import dataclasses, json, math, os, time, warnings
+import dataclasses, json, math, os, sys, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,8 +19,8 @@ from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, binary_metrics, multiclass_metrics, multilabel_metrics
 
 # %% auto #0
-__all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'Tracker', 'grad_accum_cb', 'TrainResult', 'train',
-           'plot_history', 'save_plots', 'demo', 'summary_table']
+__all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'Tracker', 'grad_accum_cb', 'TrainResult', 'dist_info',
+           'train', 'plot_history', 'save_plots', 'demo', 'summary_table']
 
 # %% ../nbs/05_training.ipynb #e873dd92
 def activation(task:str):
@@ -58,7 +58,7 @@ def _metric_cls():
         def reset(self):
             if self.first: self.shared.reset()
         def accumulate(self, learn):
-            if self.first: self.shared.add(learn.pred, learn.yb[0])
+            if self.first: self.shared.add(learn.to_detach(learn.pred), learn.to_detach(learn.yb[0]))  # gathered from all ranks under DDP
         @property
         def value(self): return self.shared.result().get(self.key, float('nan'))
         @property
@@ -76,30 +76,47 @@ def clinical_metrics(task:str, labels:list, threshold:float=0.5, keys=None)->lis
     shared, cls = _SharedPreds(task, labels, threshold), _metric_cls()
     return [cls(k, shared, i == 0) for i, k in enumerate(keys)]
 
+# %% ../nbs/05_training.ipynb #cc09dfe3
+def _atomic_save(obj, path:Path):
+    "`torch.save` to a temporary file, then rename: a process killed mid-write never leaves a truncated checkpoint"
+    path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    torch.save(obj, tmp); os.replace(tmp, path)
+    return path
+
+def _bare(model): return getattr(model, 'module', model)  # unwrapped from DistributedDataParallel
+
 # %% ../nbs/05_training.ipynb #24e6824f
 def _best_cb_cls():
     from fastai.callback.core import Callback
+    from fastai.callback.core import CancelFitException
     class BestCheckpoint(Callback):
-        "Save the model's state dict when `monitor` improves (higher is better, or lower for losses)"
+        "Save the validated weights when `monitor` improves (higher is better, or lower for losses); stop after `patience` epochs without"
         order = 70  # after the Recorder has the epoch's metrics
-        def __init__(self, folder, monitor, seed, cfg_hash):
-            self.folder, self.monitor, self.seed, self.cfg_hash = Path(folder), monitor, seed, cfg_hash
-            self.best, self.best_path, self.epoch_offset = None, None, 0
+        def __init__(self, folder, monitor, seed, cfg_hash, patience=None, rank0=True):
+            self.folder, self.monitor, self.seed, self.cfg_hash, self.patience, self.rank0 = Path(folder), monitor, seed, cfg_hash, patience, rank0
+            self.best, self.best_path, self.best_epoch, self.epoch_offset, self.wait, self.stop = None, None, None, 0, 0, False
             self.lower = 'loss' in monitor or monitor == 'brier'
+        def before_epoch(self):
+            if self.stop: raise CancelFitException()  # raised here, not in after_epoch, so later callbacks finish the epoch
         def after_epoch(self):
-            names = self.recorder.metric_names[1:-1]
-            vals = dict(zip(names, self.recorder.log[1:-1]))
-            v = vals.get(self.monitor)
-            self.folder.mkdir(parents=True, exist_ok=True)
-            torch.save(self.learn.model.state_dict(), self.folder/'last.pth')
+            vals = dict(zip(self.recorder.metric_names[1:-1], self.recorder.log[1:-1]))
+            v, ep = vals.get(self.monitor), self.epoch_offset + self.epoch + 1
+            if self.rank0: self.folder.mkdir(parents=True, exist_ok=True); _atomic_save(_bare(self.learn.model).state_dict(), self.folder/'last.pth')
             if v is None or (isinstance(v, float) and math.isnan(v)): return
-            better = self.best is None or (v < self.best if self.lower else v > self.best)
-            if better:
-                if self.best_path is not None and self.best_path.exists(): self.best_path.unlink()
-                ep = self.epoch_offset + self.epoch + 1
-                self.best, self.best_epoch = float(v), ep
+            if self.best is None or (v < self.best if self.lower else v > self.best):
+                old, self.best, self.best_epoch, self.wait = self.best_path, float(v), ep, 0
                 self.best_path = self.folder/checkpoint_name(ep, float(v), self.seed, self.cfg_hash, monitor=self.monitor)
-                torch.save(self.learn.model.state_dict(), self.best_path)
+                if self.rank0:
+                    _atomic_save(_bare(self.learn.model).state_dict(), self.best_path)
+                    if old is not None and old != self.best_path and old.exists(): old.unlink()
+            else:
+                self.wait += 1
+                self.stop = self.patience is not None and self.wait >= self.patience
+        def state(self)->dict: return dict(best=self.best, best_epoch=self.best_epoch, wait=self.wait, stop=self.stop,
+                                           best_name=self.best_path.name if self.best_path else None)
+        def load_state(self, s:dict):
+            self.best, self.best_epoch, self.wait, self.stop = s['best'], s['best_epoch'], s['wait'], s['stop']
+            self.best_path = self.folder/s['best_name'] if s['best_name'] else None
     return BestCheckpoint
 
 # %% ../nbs/05_training.ipynb #e3c3f6c8
@@ -113,23 +130,41 @@ def _timer_cb_cls():
         def after_epoch(self): self.seconds.append(time.perf_counter() - self.t0)
     return EpochTimer
 
+# %% ../nbs/05_training.ipynb #f6c5ec5b
+def _phases(tc)->list:
+    "(epochs, lr, frozen) of each fit of the schedule of `tc`"
+    if tc.schedule != 'two_phase': return [(tc.epochs, tc.lr, False)]
+    fe = min(tc.freeze_epochs, tc.epochs - 1)
+    return ([(fe, tc.lr, True)] if fe else []) + [(tc.epochs - fe, slice(tc.lr / 100, tc.lr / 10), False)]
+
+def _scheds(schedule:str, lr_max, warmup_pct:float=0., skip:float=0.)->dict:
+    "Hyper-parameter schedules over one fit (as fastai's `fit_one_cycle` builds them), started at fraction `skip` of the fit"
+    from fastai.callback.schedule import SchedCos, SchedLin, combine_scheds, combined_cos
+    if schedule == 'cosine':
+        w = warmup_pct
+        s = {'lr': combine_scheds([w, 1 - w], [SchedLin(lr_max / 100, lr_max), SchedCos(lr_max, 0)]) if w > 0 else SchedCos(lr_max, 0)}
+    else: s = {'lr': combined_cos(0.25, lr_max / 25., lr_max, lr_max / 1e5), 'mom': combined_cos(0.25, 0.95, 0.85, 0.95)}
+    return s if not skip else {k: (lambda f: lambda pos: f(skip + pos * (1 - skip)))(f) for k, f in s.items()}
+
 # %% ../nbs/05_training.ipynb #26c099d9
-def _fit(learn, tc, cbs):
-    "Run the schedule of `tc` (a `TrainConfig`)"
-    from fastai.callback.schedule import ParamScheduler, SchedCos, SchedLin, combine_scheds
-    if tc.schedule == 'one_cycle': learn.fit_one_cycle(tc.epochs, tc.lr, cbs=cbs)
-    elif tc.schedule == 'cosine':
-        w = tc.warmup_pct
-        sched = combine_scheds([w, 1 - w], [SchedLin(tc.lr / 100, tc.lr), SchedCos(tc.lr, 0)]) if w > 0 else SchedCos(tc.lr, 0)
-        learn.fit(tc.epochs, cbs=[ParamScheduler({'lr': sched})] + cbs)
-    else:
-        fe = min(tc.freeze_epochs, tc.epochs - 1)
-        learn.freeze()
-        if fe: learn.fit_one_cycle(fe, tc.lr, cbs=cbs)
+def _fit(learn, tc, cbs, start:int=0, opt_state:dict|None=None):
+    "Run the schedule of `tc` (a `TrainConfig`) from global epoch `start`, restoring `opt_state` at the resumed position"
+    from fastai.callback.schedule import ParamScheduler
+    from fastcore.foundation import L
+    done = 0
+    for n, lr, frozen in _phases(tc):
+        if start >= done + n: done += n; continue       # a phase finished before the crash
+        if learn.opt is None: learn.create_opt()
+        learn.freeze() if frozen else learn.unfreeze()  # both clear the optimiser state...
+        if opt_state is not None: learn.opt.load_state_dict({**opt_state, 'hypers': L(opt_state['hypers'])}); opt_state = None  # ...so it is restored after
+        learn.opt.set_hyper('lr', lr)
+        lr_max = np.array([h['lr'] for h in learn.opt.hypers])
+        skip = start - done
         for c in cbs:
-            if hasattr(c, 'epoch_offset'): c.epoch_offset = fe
-        learn.unfreeze()
-        learn.fit_one_cycle(tc.epochs - fe, slice(tc.lr / 100, tc.lr / 10), cbs=cbs)
+            if hasattr(c, 'epoch_offset'): c.epoch_offset = start
+        learn.fit(n - skip, cbs=[ParamScheduler(_scheds(tc.schedule, lr_max, tc.warmup_pct, skip / n))] + cbs)
+        done += n; start = done
+        if any(getattr(c, 'stop', False) for c in cbs): break
 
 # %% ../nbs/05_training.ipynb #b811eff5
 def _mlflow_client(uri:str):
@@ -167,6 +202,17 @@ class Tracker:
         if Path(path).exists(): self.client.log_artifact(self.run_id, str(path), folder)
     def finish(self, status:str='FINISHED'): self.client.set_terminated(self.run_id, status)
 
+# %% ../nbs/05_training.ipynb #6d725fd4
+@classmethod
+def _reopen(cls, output_dir, run_id:str)->Tracker:
+    "The tracker of an existing run (a resumed training continues its MLflow run rather than starting a second one)"
+    self = cls.__new__(cls)
+    self.uri = f'sqlite:///{Path(output_dir).resolve()/"mlflow.db"}'
+    self.client, self.run_id = _mlflow_client(self.uri), run_id
+    self.client.update_run(run_id, status='RUNNING')
+    return self
+Tracker.reopen = _reopen
+
 # %% ../nbs/05_training.ipynb #0bcdc78c
 def _tracking_cb_cls():
     from fastai.callback.core import Callback
@@ -194,19 +240,19 @@ def _ema_cb_cls():
         def __init__(self, decay:float): self.decay, self.shadow, self.backup = decay, None, None
         def before_fit(self):
             if self.shadow is None:  # two_phase fits twice: keep averaging across both
-                self.shadow = {k: v.detach().clone() for k, v in self.learn.model.state_dict().items() if v.dtype.is_floating_point}
+                self.shadow = {k: v.detach().clone() for k, v in _bare(self.learn.model).state_dict().items() if v.dtype.is_floating_point}
         @torch.no_grad()
         def after_step(self):
-            sd = self.learn.model.state_dict()
+            sd = _bare(self.learn.model).state_dict()
             for k, v in self.shadow.items(): v.mul_(self.decay).add_(sd[k].detach(), alpha=1 - self.decay)
         def before_validate(self):
-            sd = self.learn.model.state_dict()
+            sd = _bare(self.learn.model).state_dict()
             self.backup = {k: sd[k].detach().clone() for k in self.shadow}
-            self.learn.model.load_state_dict(self.shadow, strict=False)
+            _bare(self.learn.model).load_state_dict(self.shadow, strict=False)
         def after_epoch(self): self._restore()
-        def after_fit(self): self.learn.model.load_state_dict(self.shadow, strict=False); self.backup = None
+        def after_fit(self): _bare(self.learn.model).load_state_dict(self.shadow, strict=False); self.backup = None
         def _restore(self):
-            if self.backup is not None: self.learn.model.load_state_dict(self.backup, strict=False); self.backup = None
+            if self.backup is not None: _bare(self.learn.model).load_state_dict(self.backup, strict=False); self.backup = None
     return EMA
 
 # %% ../nbs/05_training.ipynb #c6a6de6b
@@ -233,11 +279,13 @@ def _counts(df, task, labels):
     c = class_counts(df, task, labels)
     return c[['neg', 'pos']].to_numpy().tolist() if task == 'multilabel' else c.tolist()
 
-def _predict(learn, dl, task):
-    "Logits, probabilities and targets of a loader, without the loss function's activation"
-    from fastai.torch_core import noop
-    logits, y = learn.get_preds(dl=dl, act=noop)
-    return dict(logits=logits.numpy(), probs=activation(task)(logits).numpy(), targets=y.numpy())
+def _predict(learn, dl, task)->dict:
+    "Logits, probabilities and targets of a loader in eval mode (a plain loop: no fastai gathering across ranks)"
+    model, logits, ys = _bare(learn.model).eval(), [], []
+    with torch.no_grad():
+        for xb, yb in dl: logits.append(model(xb).float().cpu()); ys.append(yb.cpu())
+    logits = torch.cat(logits)
+    return dict(logits=logits.numpy(), probs=activation(task)(logits).numpy(), targets=torch.cat(ys).numpy())
 
 # %% ../nbs/05_training.ipynb #78c8c154
 def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
@@ -258,6 +306,7 @@ def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     df = validate_manifest(df)
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
     leak = check_leakage(df, group=cfg.data.group)  # raises on leakage; the report reuses it (no second decode)
+    _write_run_manifest(df, run_dir/'manifest.csv')
     rep = save_split_report(df, run_dir/'split_report.json', config=cfg, leakage=leak)
     dataset_card(df, rep, run_dir/'DATASET_CARD.md', name=cfg.name, source=src)
     return df, rep
@@ -272,70 +321,246 @@ def _make_preprocess(cfg, model, train_paths):
     elif d.normalize == 'dataset': pre.normalize = dataset_stats(train_paths, pre)
     return pre
 
+# %% ../nbs/05_training.ipynb #599b985d
+def _plain(o):
+    "Optimiser state and hypers with numpy values made plain, so `torch.load(weights_only=True)` accepts them"
+    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)): return type(o)(_plain(v) for v in o)
+    if type(o).__name__ == 'L': return [_plain(v) for v in o]  # fastcore's list
+    if isinstance(o, np.ndarray): return torch.from_numpy(o.copy())
+    if isinstance(o, np.generic): return o.item()
+    return o
+
+def _aug_parts(aug)->list:
+    "An albumentations pipeline and every transform inside it (each holds its own random generators)"
+    out, todo = [], [aug]
+    while todo:
+        t = todo.pop()
+        if t is None: continue
+        out.append(t); todo += list(getattr(t, 'transforms', []) or [])
+    return out
+
+def _rng_state(dls)->dict:
+    "Every random state a training epoch draws from: torch, numpy, python, the shuffling loader, the augmentations"
+    import random
+    dl = getattr(dls.train, 'dl', dls.train)  # under DDP, the loader inside fastai's DistributedDL
+    np_st = np.random.get_state()
+    st = dict(torch=torch.get_rng_state(), numpy=(np_st[0], torch.from_numpy(np_st[1].astype(np.int64)), *np_st[2:]),
+              python=random.getstate(), loader=dl.rng.getstate(),
+              aug=[(t.py_random.getstate(), t.random_generator.bit_generator.state) for t in _aug_parts(dl.dataset.aug)
+                   if hasattr(t, 'py_random')])
+    if torch.cuda.is_available(): st['cuda'] = torch.cuda.get_rng_state_all()
+    return st
+
+def _set_rng_state(dls, st:dict):
+    import random
+    torch.set_rng_state(st['torch']); random.setstate(st['python']); dls.train.rng.setstate(st['loader'])
+    n = st['numpy']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
+    for t, (py, gen) in zip([t for t in _aug_parts(dls.train.dataset.aug) if hasattr(t, 'py_random')], st['aug']):
+        t.py_random.setstate(py); t.random_generator.bit_generator.state = gen
+    if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+
+# %% ../nbs/05_training.ipynb #0f417aaf
+def _state_cb_cls():
+    from fastai.callback.core import Callback
+    class RunState(Callback):
+        "After each epoch: append the history row, write `history.csv`, and save everything a resumed run needs to `checkpoints/resume.pth`"
+        order = 90  # last: EMA (80) has put the training weights back, the best checkpoint (70) is decided
+        def __init__(self, run_dir, best, timer, ema=None, run_id=None, rank0=True):
+            self.run_dir, self.best, self.timer, self.ema, self.run_id, self.rank0 = Path(run_dir), best, timer, ema, run_id, rank0
+            self.rows, self.epoch_offset, self.lr_found, self.smooth = [], 0, None, None
+        def before_fit(self):
+            if self.smooth is not None:  # the recorder's running train loss, as it was when the crashed run saved
+                self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth; self.smooth = None
+        def after_epoch(self):
+            ep = self.epoch_offset + self.epoch + 1
+            names, vals = self.recorder.metric_names[1:-1], self.recorder.log[1:-1]
+            self.rows.append(dict(epoch=ep, **{k: _num(v) for k, v in zip(names, vals)}, seconds=round(self.timer.seconds[-1], 3)))
+            if not self.rank0: return
+            tmp = self.run_dir/'.history.csv.tmp'; pd.DataFrame(self.rows).to_csv(tmp, index=False); os.replace(tmp, self.run_dir/'history.csv')
+            model = getattr(self.learn.model, 'module', self.learn.model)  # unwrapped from DistributedDataParallel
+            _atomic_save(dict(epoch=ep, model=model.state_dict(), opt=_plain(self.learn.opt.state_dict()), rng=_rng_state(self.dls),
+                              ema=self.ema.shadow if self.ema else None, best=self.best.state(), rows=self.rows, run_id=self.run_id,
+                              lr_found=self.lr_found, smooth=(self.recorder.smooth_loss.count, self.recorder.smooth_loss.val)),
+                         self.run_dir/'checkpoints'/'resume.pth')
+    return RunState
+
+def _num(v)->float:
+    "A recorder value (tensor, numpy or python number) as a python float"
+    return float(v.item() if hasattr(v, 'item') else v)
+
+# %% ../nbs/05_training.ipynb #295b088f
+def _precision(cfg, dev)->str:
+    "The precision the run trains in: mixed precision only on CUDA ('auto': bf16 where supported, else fp16)"
+    mp = cfg.train.mixed_precision
+    if dev.type != 'cuda' or mp == 'no':
+        if mp in ('bf16', 'fp16') and dev.type != 'cuda': warnings.warn(f"train.mixed_precision={mp!r} needs CUDA; training in fp32 on {dev.type}")
+        return 'fp32'
+    return mp if mp != 'auto' else ('bf16' if torch.cuda.is_bf16_supported() else 'fp16')
+
+def _resume_state(run_dir:Path, resume)->dict|None:
+    "The saved state to continue from: `resume` False (none), True (required), 'auto' (if any) or a path"
+    if resume is False or resume is None: return None
+    p = Path(resume) if not isinstance(resume, (bool, str)) or resume not in (True, 'auto') else run_dir/'checkpoints'/'resume.pth'
+    if not p.exists():
+        if resume == 'auto': return None
+        raise FileNotFoundError(f"cannot resume: {p} does not exist (no epoch of this run finished)")
+    return torch.load(p, map_location='cpu', weights_only=True)
+
+# %% ../nbs/05_training.ipynb #08425ac6
+def dist_info()->tuple[int, int]:
+    "(rank, world size) of this process: set by `torchrun` or `accelerate launch`, else (0, 1)"
+    return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
+
+def _init_distributed()->torch.device:
+    "Join the process group (nccl on CUDA, gloo on CPU) and return this rank's device"
+    import torch.distributed as dist
+    cuda = torch.cuda.is_available() and os.environ.get('MEDIMG_DEVICE', 'cuda').startswith('cuda')
+    dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))) if cuda else torch.device('cpu')
+    if cuda: torch.cuda.set_device(dev)
+    if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo')
+    return dev
+
+# %% ../nbs/05_training.ipynb #05e4172e
+def _ddp_cb_cls():
+    from fastai.callback.core import Callback
+    from fastai.distributed import DistributedDL
+    class ShardDL(DistributedDL):
+        "fastai's `DistributedDL` (each rank a slice of every epoch, predictions gathered) without its CUDA-only broadcast"
+        def _broadcast(self, t, rank):
+            import torch.distributed as dist
+            t = torch.tensor(t, dtype=torch.long, device='cuda' if dist.get_backend() == 'nccl' else 'cpu')
+            dist.broadcast(t, rank)
+            return t.cpu().tolist()
+    class DDP(Callback):
+        "Wrap the model in `DistributedDataParallel` and the loaders in `ShardDL`, on CUDA (nccl) or CPU (gloo)"
+        order = 11
+        def __init__(self, device): self.device = device
+        def before_fit(self):
+            from torch.nn.parallel import DistributedDataParallel
+            m = self.learn.model
+            if self.device.type == 'cuda': m = torch.nn.SyncBatchNorm.convert_sync_batchnorm(m)  # no gloo implementation
+            self.learn.model = DistributedDataParallel(m, device_ids=[self.device.index] if self.device.type == 'cuda' else None)
+            self.old = list(self.dls.loaders)
+            self.learn.dls.loaders = [self._wrap(dl) for dl in self.old]
+        def _wrap(self, dl): return dl if isinstance(dl, ShardDL) else ShardDL(dl, device=self.device)
+        def before_train(self): self.learn.dl = self._wrap(self.learn.dl)
+        def before_validate(self): self.learn.dl = self._wrap(self.learn.dl)
+        def after_fit(self): self.learn.model, self.learn.dls.loaders = self.learn.model.module, self.old
+    return DDP
+
+# %% ../nbs/05_training.ipynb #bf88b481
+def _tracker(cfg, run_dir, rep, h, task, labels, state=None)->Tracker:
+    "The MLflow run of this training: a new one, or the crashed run's own when resuming"
+    from medimg.config import config_to_dict
+    from medimg.data import report_fingerprint
+    if state is not None and state.get('run_id'): return Tracker.reopen(cfg.output_dir, state['run_id'])
+    env = json.loads((run_dir/'environment.json').read_text())
+    return Tracker(cfg.output_dir, cfg.name, run_dir.name, _flatten(config_to_dict(cfg)),
+                   dict(config_hash=h, dataset_fingerprint=report_fingerprint(rep), task=task, labels=json.dumps(labels),
+                        git_commit=(env.get('git') or {}).get('commit', 'none'), python=env['python'], torch=env['torch']['version'],
+                        device=env['device'], environment=json.dumps({k: env[k] for k in ('os', 'cpu_count', 'ram_gb', 'accelerators')})))
+
+def _log_final(tracker:Tracker, res):
+    "Test metrics and the run folder's files into the MLflow run, which is then closed"
+    tracker.log_metrics({f'test_{k}': v for k, v in (res.test['metrics'] if res.test else {}).items()}, step=len(res.history))
+    for f in ('config.yaml', 'split_report.json', 'DATASET_CARD.md', 'environment.json', 'summary.json', 'preprocess.json', 'history.csv'):
+        tracker.log_artifact(res.run_dir/f)
+    for f in sorted((res.run_dir/'plots').glob('*.png')): tracker.log_artifact(f, 'plots')
+    if res.best_checkpoint: tracker.log_artifact(res.best_checkpoint, 'checkpoints')
+    tracker.finish()
+
+def _find_lr(learn)->float:
+    "fastai's `lr_find` (valley suggestion) on the untrained model; the model's weights are put back afterwards"
+    from fastai.callback.schedule import valley
+    return float(learn.lr_find(suggest_funcs=(valley,), show_plot=False).valley)
+
+# %% ../nbs/05_training.ipynb #0b137165
+def _write_run_manifest(df:pd.DataFrame, path:Path):
+    "The split manifest as CSV; list columns (multi-label findings, uncertain ones) as 'a|b|' ('|' when empty), the trailing '|' marking a list"
+    j = lambda v: '|'.join(v) + '|' if isinstance(v, (list, tuple)) else v  # [] -> '|'
+    df.assign(**{c: df[c].map(j) for c in ('label', 'uncertain') if c in df.columns}).to_csv(path, index=False)
+
+def _read_run_manifest(path:Path)->pd.DataFrame:
+    "Inverse of `_write_run_manifest`"
+    df = pd.read_csv(path, dtype={'patient_id': str, 'path': str})
+    for c in ('label', 'uncertain'):
+        if c in df.columns and (c == 'uncertain' or df[c].astype(str).str.endswith('|').all()):
+            df[c] = df[c].map(lambda s: [o for o in s.split('|') if o] if isinstance(s, str) else [])
+    return df
+
 # %% ../nbs/05_training.ipynb #c6614dde
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
+          resume:bool|str|Path=False,     # 'auto': continue from the run's last finished epoch if there is one; True: must
+          cbs:list|None=None,             # extra fastai callbacks
          )->TrainResult:
-    "Train a model as `cfg` describes and write the run folder"
+    "Train a model as `cfg` describes and write the run folder (under `torchrun`, one process per device)"
     from fastai.learner import Learner
-    from fastai.callback.tracker import EarlyStoppingCallback
-    from fastai.callback.progress import CSVLogger
     from medimg.data import get_dataloaders, manifest_task
     from medimg.losses import get_loss
     from medimg.models import create_model, model_splitter
     cfg = cfg or ExperimentConfig()
+    rank, world = dist_info()
+    dev = _init_distributed() if world > 1 else get_device()
     seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
     h = config_hash(cfg)
     run_dir = Path(cfg.output_dir)/f'{cfg.name}-{h}'
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, run_dir/'config.yaml'); save_environment(run_dir/'environment.json')
-    df, rep = _prepare_data(cfg, df, run_dir)
+    state = _resume_state(run_dir, resume)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir/'config.yaml'); save_environment(run_dir/'environment.json')
+        df, rep = _prepare_data(cfg, df, run_dir)
+    if world > 1:  # the other ranks read the split rank 0 wrote: one writer for every file
+        torch.distributed.barrier()
+        if rank: df, rep = _read_run_manifest(run_dir/'manifest.csv'), None
     task, labels = manifest_task(df)
     if cfg.model.task not in ('auto', task): raise ValueError(f"model.task={cfg.model.task!r} but the manifest's labels make it {task!r}")
     tr = df[df.split == 'train']
     model = create_model(cfg.model.arch, task=task, labels=labels, in_chans=cfg.data.channels, pretrained=cfg.model.pretrained,
                          drop_rate=cfg.model.drop_rate, head=cfg.model.head)
     pre = _make_preprocess(cfg, model, tr.path)
-    (run_dir/'preprocess.json').write_text(pre.to_json() + '\n')
-    dev = get_device()
+    if rank == 0: (run_dir/'preprocess.json').write_text(pre.to_json() + '\n')
     dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
                           cache=run_dir/'cache' if cfg.data.cache else None, hflip=cfg.data.hflip, seed=cfg.seed, device=dev)
     loss = get_loss(task, cfg, counts=_counts(tr, task, labels))
     monitor = MONITOR[task] if cfg.train.monitor == 'auto' else cfg.train.monitor
-    best = _best_cb_cls()(run_dir/'checkpoints', monitor, cfg.seed, h)
-    (run_dir/'history.csv').unlink(missing_ok=True)
-    timer = _timer_cb_cls()()
-    cbs = [best, timer, CSVLogger(fname=str(run_dir/'history.csv'), append=True)]  # append: two_phase fits twice
-    if cfg.train.grad_accum > 1: cbs.append(grad_accum_cb(cfg.train.grad_accum, cfg.data.bs))
-    if cfg.train.ema_decay: cbs.append(_ema_cb_cls()(cfg.train.ema_decay))
-    if cfg.train.patience: cbs.append(EarlyStoppingCallback(monitor=monitor, comp=np.less if best.lower else np.greater, patience=cfg.train.patience))
-    tracker = None
-    if cfg.train.track:
-        from medimg.config import config_to_dict
-        from medimg.data import report_fingerprint
-        env = json.loads((run_dir/'environment.json').read_text())
-        tracker = Tracker(cfg.output_dir, cfg.name, run_dir.name, _flatten(config_to_dict(cfg)),
-                          dict(config_hash=h, dataset_fingerprint=report_fingerprint(rep), task=task, labels=json.dumps(labels),
-                               git_commit=(env.get('git') or {}).get('commit', 'none'), python=env['python'], torch=env['torch']['version'],
-                               device=env['device'], environment=json.dumps({k: env[k] for k in ('os', 'cpu_count', 'ram_gb', 'accelerators')})))
-        cbs.append(_tracking_cb_cls()(tracker))
+    precision = _precision(cfg, dev)
+    best = _best_cb_cls()(run_dir/'checkpoints', monitor, cfg.seed, h, patience=cfg.train.patience, rank0=rank == 0)
+    timer, ema = _timer_cb_cls()(), _ema_cb_cls()(cfg.train.ema_decay) if cfg.train.ema_decay else None
+    tracker = _tracker(cfg, run_dir, rep, h, task, labels, state) if cfg.train.track and rank == 0 else None
+    runstate = _state_cb_cls()(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
+    all_cbs = [best, timer, runstate] + ([ema] if ema else []) + ([_tracking_cb_cls()(tracker)] if tracker else []) + list(cbs or [])
+    if cfg.train.grad_accum > 1: all_cbs.append(grad_accum_cb(cfg.train.grad_accum, cfg.data.bs))
+    if world > 1: all_cbs.append(_ddp_cb_cls()(dev))
     learn = Learner(dls, model, loss_func=loss, metrics=clinical_metrics(task, labels), splitter=model_splitter,
                     wd=cfg.train.wd, path=run_dir, model_dir='checkpoints')
-    if quiet:
+    if precision != 'fp32':
+        learn.model.to(memory_format=torch.channels_last)
+        learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
+    if quiet or rank:
         from fastcore.basics import noop
         learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']); learn.logger = noop
+    start, opt_state, lr_found = 0, None, None
+    if state is not None:
+        start, opt_state = state['epoch'], state['opt']
+        learn.model.load_state_dict(state['model']); _set_rng_state(dls, state['rng'])
+        if ema: ema.shadow = state['ema']
+        best.load_state(state['best']); runstate.rows = list(state['rows'])
+        if start not in np.cumsum([n for n, *_ in _phases(cfg.train)]): runstate.smooth = state['smooth']  # a new fit resets it
+        lr_found = state.get('lr_found')
+    elif cfg.train.lr_find: lr_found = _find_lr(learn)
+    runstate.lr_found = lr_found
     t0 = time.perf_counter()
-    _fit(learn, cfg.train, cbs)
+    try: _fit(learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, all_cbs, start=start, opt_state=opt_state)
+    except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
+        if tracker: tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
+        raise
     minutes = (time.perf_counter() - t0) / 60
+    if world > 1: torch.distributed.barrier()  # rank 0 has written the best checkpoint
     if best.best_path is not None: learn.model.load_state_dict(torch.load(best.best_path, map_location='cpu', weights_only=True))
-    history = pd.read_csv(run_dir/'history.csv')
-    history = history[history.epoch.astype(str) != 'epoch'].reset_index(drop=True)
-    for c in history.columns:
-        if c != 'time': history[c] = pd.to_numeric(history[c], errors='coerce')
-    history['epoch'] = range(1, len(history) + 1)  # two_phase logs two fits; number epochs across both
-    history['seconds'] = np.round(timer.seconds[:len(history)], 3)  # fastai's clock has whole seconds
-    history.to_csv(run_dir/'history.csv', index=False)
+    history = pd.DataFrame(runstate.rows)
     valid = _predict(learn, dls.valid, task)
     valid['metrics'] = task_metrics(task, valid['targets'], valid['probs'], labels)
     test = None
@@ -343,28 +568,23 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
         test = _predict(learn, dls.test_dl(df[df.split == 'test']), task)
         test['metrics'] = task_metrics(task, test['targets'], test['probs'], labels)
     res = TrainResult(learn, run_dir, best.best_path, task, labels, df, pre, history, valid, test, cfg, run_id=tracker.run_id if tracker else None)
-    _write_summary(res, minutes, getattr(best, 'best_epoch', None), monitor)
-    save_plots(res)
-    if tracker:
-        tracker.log_metrics({f'test_{k}': v for k, v in (test['metrics'] if test else {}).items()}, step=len(history))
-        for f in ('config.yaml', 'split_report.json', 'DATASET_CARD.md', 'environment.json', 'summary.json', 'preprocess.json', 'history.csv'):
-            tracker.log_artifact(run_dir/f)
-        for f in sorted((run_dir/'plots').glob('*.png')): tracker.log_artifact(f, 'plots')
-        if res.best_checkpoint: tracker.log_artifact(res.best_checkpoint, 'checkpoints')
-        tracker.finish()
+    if rank == 0:
+        _write_summary(res, minutes, best.best_epoch, monitor, dict(precision=precision, world_size=world, resumed_from_epoch=start or None,
+                                                                    lr_found=lr_found, early_stopped=best.stop))
+        save_plots(res)
+        if tracker: _log_final(tracker, res)
+    if world > 1: torch.distributed.barrier()
     return res
 
 # %% ../nbs/05_training.ipynb #84dd4f34
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
-def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor):
+def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict):
     s = dict(name=res.config.name, config_hash=config_hash(res.config), task=res.task, labels=res.labels,
              arch=res.config.model.arch, epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
              best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None, train_minutes=round(minutes, 2),
-             valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
+             **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
     (res.run_dir/'summary.json').write_text(json.dumps(s, indent=2) + '\n')
-    res.manifest.drop(columns=[c for c in ('uncertain',) if c in res.manifest.columns]).assign(
-        label=res.manifest.label.map(lambda l: '|'.join(l) if isinstance(l, list) else l)).to_csv(res.run_dir/'manifest.csv', index=False)
 
 # %% ../nbs/05_training.ipynb #5ba2b65b
 def plot_history(history:pd.DataFrame, monitor:str='roc_auc'):
