@@ -65,13 +65,24 @@ def _config(args)->int:
     return 0
 
 # %% ../nbs/01a_cli.ipynb #c6978432
+def _print_evaluation(rep):
+    "The before/after calibration table and the operating point"
+    t = rep.thresholds
+    print(f"{rep.split}: {rep.n_images} images" + (f", {rep.n_patients} patients" if rep.n_patients else '') + f"; calibrator {rep.calibrator!r}")
+    if t and 'threshold' in t:
+        goal = f"target {t['method']} {t['target']}" if t['target'] is not None else t['method']
+        print(f"operating point: threshold {t['threshold']:.4g} ({goal}, chosen on validation)")
+    print(rep.table().to_string())
+
 def _print_run(res):
     from medimg.training import summary_table
     print(summary_table(res))
+    if getattr(res, 'evaluation', None) is not None: print(); _print_evaluation(res.evaluation)
     print(f"\nrun folder : {res.run_dir}")
     print(f"checkpoint : {res.best_checkpoint or 'none (the monitored metric never improved)'}")
     print(f"plots      : {res.run_dir/'plots'}")
     print(f"summary    : {res.run_dir/'summary.json'}")
+    if getattr(res, 'evaluation', None) is not None: print(f"evaluation : {res.run_dir/'evaluation'/'EVALUATION.md'}")
     if res.run_id:
         db = (Path(res.config.output_dir)/'mlflow.db').resolve()
         print(f"tracking   : run {res.run_id}; browse with  mlflow ui --backend-store-uri sqlite:///{db}")
@@ -96,6 +107,26 @@ def _train(args)->int:
     res = train(load_config(args.config, args.overrides), quiet=args.quiet, resume='auto' if args.resume else False)
     from medimg.training import dist_info
     if dist_info()[0] == 0: _print_run(res)  # under torchrun, one report
+    return 0
+
+# %% ../nbs/01a_cli.ipynb #3e6e7f40
+@subcommand('evaluate', 'Calibrate a finished run on its validation split and evaluate it with patient-level CIs',
+            args=[(('--run',), dict(required=True, metavar='DIR', help='run folder written by medimg train or medimg demo')),
+                  (('--data',), dict(metavar='CSV', help='an external manifest to evaluate (external validation); default: the run\'s test split')),
+                  (('--split',), dict(default='test', help="the run's split to evaluate (default: test)")),
+                  (('--n-boot',), dict(type=int, metavar='N', help='bootstrap resamples (default: calibration.n_bootstrap of the run)')),
+                  (('--out',), dict(metavar='DIR', help='where to write the report (default: RUN/evaluation[-NAME])'))],
+            description='Fits the configured calibrator on validation predictions, chooses the operating point there, and writes '
+                        'EVALUATION.md, evaluation.json, evaluation.png and calibration.json.')
+def _evaluate(args)->int:
+    from medimg.calibration import evaluate
+    from medimg.data import read_manifest
+    df = read_manifest(args.data) if args.data else None
+    rep = evaluate(args.run, df=df, split=args.split, n_boot=args.n_boot)
+    out = Path(args.out) if args.out else Path(args.run)/('evaluation' if df is None else f'evaluation-{Path(args.data).stem}')
+    rep.save(out)
+    _print_evaluation(rep)
+    print(f"\nreport     : {out/'EVALUATION.md'}")
     return 0
 
 # %% ../nbs/01a_cli.ipynb #cf3715ff

@@ -99,7 +99,7 @@ class TrainConfig:
 @dataclass
 class CalibrationConfig:
     "Turning logits into calibrated probabilities and one operating point"
-    method: str = opt('temperature', choices=('temperature', 'platt', 'isotonic', 'none'))  # calibrator
+    method: str = opt('auto', choices=('auto', 'temperature', 'platt', 'isotonic', 'none'))  # calibrator; 'auto': platt (binary, multi-label), temperature (multiclass)
     threshold: str = opt('sensitivity', choices=('sensitivity', 'specificity', 'youden', 'f1', 'fixed'))  # how the operating point is chosen
     target_sensitivity: float|None = opt(0.9, low=0, high=1, low_open=True)  # for threshold='sensitivity'
     target_specificity: float|None = opt(None, low=0, high=1, low_open=True)  # for threshold='specificity'

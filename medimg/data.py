@@ -16,10 +16,11 @@ from .io import ImageReadError, dicom_headers, pseudonymize, read_image, sniff_f
 
 # %% auto #0
 __all__ = ['SPLITS', 'REQUIRED', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'ManifestError', 'validate_manifest',
-           'manifest_task', 'targets', 'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders',
-           'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom', 'patient_split',
-           'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage', 'split_report', 'report_fingerprint',
-           'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
+           'read_manifest', 'manifest_task', 'targets', 'class_counts', 'pos_weight', 'class_weights',
+           'manifest_from_folders', 'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih',
+           'manifest_from_dicom', 'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage',
+           'split_report', 'report_fingerprint', 'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset',
+           'get_dataloaders']
 
 # %% ../nbs/02_data.ipynb #38890b82
 class ManifestError(ValueError):
@@ -62,6 +63,16 @@ def validate_manifest(df:pd.DataFrame,        # manifest to check
     df['patient_id'] = df.patient_id.map(lambda v: None if _missing(v) else str(v))
     if 'split' in df.columns: add(f"split not one of {', '.join(SPLITS)}", ~df.split.isin(SPLITS).to_numpy())
     if problems: raise ManifestError(problems)
+    return df
+
+# %% ../nbs/02_data.ipynb #a28c1b82
+def read_manifest(path:str|Path)->pd.DataFrame:
+    "A manifest from CSV or Parquet: ids as strings, 'a|b' labels as lists (multi-label)"
+    p = Path(path)
+    if not p.exists(): raise FileNotFoundError(f"manifest {p} does not exist")
+    df = pd.read_parquet(p) if p.suffix == '.parquet' else pd.read_csv(p, dtype={c: str for c in ('patient_id', 'study_id', 'image_id', 'path')})
+    if 'label' in df.columns and df.label.astype(str).str.contains(r'\|').any():
+        df['label'] = df.label.map(lambda s: [o for o in str(s).split('|') if o] if isinstance(s, str) else [])
     return df
 
 # %% ../nbs/02_data.ipynb #edfa0a64

@@ -271,6 +271,7 @@ class TrainResult:
     test: dict|None               # the same on the test split, if any
     config: ExperimentConfig
     run_id: str|None = None       # MLflow run id when tracked
+    evaluation: object = None     # the `EvaluationReport` when the run was evaluated (the demo does)
 
 # %% ../nbs/05_training.ipynb #e1120f60
 def _counts(df, task, labels):
@@ -290,12 +291,11 @@ def _predict(learn, dl, task)->dict:
 # %% ../nbs/05_training.ipynb #78c8c154
 def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     "The manifest (given, from cfg.data.manifest, or synthetic), split, leakage-checked and reported"
-    from medimg.data import check_leakage, dataset_card, patient_split, save_split_report, validate_manifest
+    from medimg.data import check_leakage, dataset_card, patient_split, read_manifest, save_split_report, validate_manifest
     src = 'manifest given to train()'
     if df is None and cfg.data.manifest:
         p = Path(cfg.data.manifest)
-        df = pd.read_parquet(p) if p.suffix == '.parquet' else pd.read_csv(p)
-        if 'label' in df.columns and df.label.astype(str).str.contains(r'\|').any(): df['label'] = df.label.map(lambda s: [o for o in str(s).split('|') if o])
+        df = read_manifest(p)
         src = f'manifest {p.name}'
     if df is None:
         from medimg.synth import make_synthetic_dataset
@@ -580,7 +580,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
 def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict):
-    s = dict(name=res.config.name, config_hash=config_hash(res.config), task=res.task, labels=res.labels,
+    s = dict(name=res.config.name, config_hash=config_hash(res.config), run_id=res.run_id, task=res.task, labels=res.labels,
              arch=res.config.model.arch, epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
              best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None, train_minutes=round(minutes, 2),
              **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
@@ -616,10 +616,14 @@ def save_plots(res:TrainResult)->list[Path]:
 
 # %% ../nbs/05_training.ipynb #0212cf28
 def demo(out:str|Path='runs', fast:bool=False, quiet:bool=False)->TrainResult:
-    "Train on the synthetic DICOM dataset with the default config (or a tiny `fast` one)"
+    "Train on the synthetic DICOM dataset with the default config (or a tiny `fast` one), then calibrate and evaluate"
     over = [f'output_dir={out}', 'name=demo' + ('-fast' if fast else '')]
     if fast: over += ['data.synth_patients=40', 'data.image_size=64', 'train.epochs=3']
-    return train(load_config(overrides=over), quiet=quiet)
+    res = train(load_config(overrides=over), quiet=quiet)
+    from medimg.calibration import evaluate
+    res.evaluation = evaluate(res)          # calibrated on validation, operating point for 90% sensitivity, test with CIs
+    res.evaluation.save(res.run_dir/'evaluation')
+    return res
 
 def summary_table(res:TrainResult)->str:
     "The validation and test metrics side by side, as text"
