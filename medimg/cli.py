@@ -83,6 +83,9 @@ def _print_run(res):
     print(f"plots      : {res.run_dir/'plots'}")
     print(f"summary    : {res.run_dir/'summary.json'}")
     if getattr(res, 'evaluation', None) is not None: print(f"evaluation : {res.run_dir/'evaluation'/'EVALUATION.md'}")
+    loc = getattr(res, 'localization', None)
+    if loc: print(f"explain    : {res.run_dir/'explain'/'cam_grid.png'}; Grad-CAM pointing game {loc['pointing_game']:.2f} "
+                  f"(randomised weights {loc['pointing_game_random_model']:.2f}, chance {loc['chance']:.2f}, {loc['images']} lesions)")
     if res.run_id:
         db = (Path(res.config.output_dir)/'mlflow.db').resolve()
         print(f"tracking   : run {res.run_id}; browse with  mlflow ui --backend-store-uri sqlite:///{db}")

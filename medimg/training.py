@@ -272,6 +272,7 @@ class TrainResult:
     config: ExperimentConfig
     run_id: str|None = None       # MLflow run id when tracked
     evaluation: object = None     # the `EvaluationReport` when the run was evaluated (the demo does)
+    localization: dict|None = None # CAM localisation and sanity-check numbers (the demo computes them)
 
 # %% ../nbs/05_training.ipynb #e1120f60
 def _counts(df, task, labels):
@@ -623,7 +624,27 @@ def demo(out:str|Path='runs', fast:bool=False, quiet:bool=False)->TrainResult:
     from medimg.calibration import evaluate
     res.evaluation = evaluate(res)          # calibrated on validation, operating point for 90% sensitivity, test with CIs
     res.evaluation.save(res.run_dir/'evaluation')
+    _explain_demo(res)
     return res
+
+def _explain_demo(res:TrainResult):
+    "Localisation, sanity-check and faithfulness numbers and a CAM grid for the demo run, into run_dir/explain"
+    import importlib.util, matplotlib.pyplot as plt
+    if importlib.util.find_spec('pytorch_grad_cam') is None:
+        print("explain: skipped (install medimg[explain] for Grad-CAM maps and localisation numbers)"); return
+    from medimg.calibration import load_run
+    from medimg.explain import _batch, cam_grid, deletion_curve, explain, localization_report
+    out = res.run_dir/'explain'; out.mkdir(exist_ok=True)
+    run = load_run(res)
+    loc, summ = localization_report(run)
+    pos = res.manifest[(res.manifest.split == 'test') & res.manifest.mask_path.notna()]
+    x = _batch(run, pos.path)
+    dc = deletion_curve(run.model, x, explain(run.model, x, target=1), target=1)
+    summ.update(deletion_auc_cam=dc['cam_auc'], deletion_auc_random=dc['random_auc'])
+    loc.to_csv(out/'localization.csv', index=False); (out/'localization.json').write_text(json.dumps(summ, indent=1) + '\n')
+    fig = cam_grid(run, threshold=res.evaluation.thresholds_uncalibrated['threshold'] if res.evaluation else None)
+    fig.savefig(out/'cam_grid.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    res.localization = summ
 
 def summary_table(res:TrainResult)->str:
     "The validation and test metrics side by side, as text"

@@ -74,7 +74,8 @@ def geometry(resize:str, h:int, w:int, size:int)->dict:
     if resize == 'squish': return dict(scale_y=size / h, scale_x=size / w, offset_y=0., offset_x=0., new_h=size, new_w=size)
     s = (min if resize == 'pad' else max)(size / h, size / w)
     nh, nw = max(1, round(h * s)), max(1, round(w * s))
-    return dict(scale_y=nh / h, scale_x=nw / w, offset_y=(size - nh) / 2, offset_x=(size - nw) / 2, new_h=nh, new_w=nw)
+    oy, ox = float(round((size - nh) / 2)), float(round((size - nw) / 2))  # whole pixels: where `apply_geometry` really places it
+    return dict(scale_y=nh / h, scale_x=nw / w, offset_y=oy, offset_x=ox, new_h=nh, new_w=nw)
 
 Preprocess.geometry = lambda self, h, w: geometry(self.resize, h, w, self.size)
 
@@ -96,7 +97,7 @@ def apply_geometry(x:np.ndarray, resize:str, size:int)->np.ndarray:
     y = _resize(np.ascontiguousarray(x, dtype=np.float32), g['new_h'], g['new_w'])
     if resize == 'squish': return y
     out = np.zeros((size, size) + y.shape[2:], np.float32)
-    oy, ox = int(round(g['offset_y'])), int(round(g['offset_x']))
+    oy, ox = int(g['offset_y']), int(g['offset_x'])
     if resize == 'pad': out[oy:oy + y.shape[0], ox:ox + y.shape[1]] = y
     else: out[:] = y[-oy:-oy + size, -ox:-ox + size]
     return out
