@@ -203,7 +203,7 @@ def deletion_curve(model, x:torch.Tensor, cams:np.ndarray, target=None, steps:in
         res[name] = curve; res[f'{name}_auc'] = float(((curve[:, 1:] + curve[:, :-1]) / 2).mean())  # trapezoid area on [0, 1]
     return res
 
-# %% ../nbs/07_explainability.ipynb #a74e0319
+# %% ../nbs/07_explainability.ipynb #cb331024
 def _batch(run, paths)->torch.Tensor:
     "Model inputs for files, exactly as training built them (no augmentation)"
     from medimg.data import ImageDataset
@@ -218,6 +218,7 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                         split:str='test',      # the run's split
                         method:str='gradcam',
                         tolerance:int=0,       # pointing-game tolerance in original pixels
+                        layer:str|None=None,   # name of the layer to explain (e.g. 'layer2'); default `target_layer`
                         bs:int=16, seed:int=0,
                        )->tuple[pd.DataFrame, dict]:
     "Pointing game, energy and IoU of the positive class's maps on every positive image with a mask, for the trained and a randomised model"
@@ -231,7 +232,8 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
     for i in range(0, len(rows), bs):
         chunk = rows.iloc[i:i + bs]
         x = _batch(run, chunk.path)
-        cams, rcams = explain(run.model, x, target=1, method=method), explain(rnd, x, target=1, method=method)
+        lay = (lambda m: m.get_submodule(layer)) if layer else (lambda m: None)   # by name: the same layer in the randomised copy
+        cams, rcams = explain(run.model, x, target=1, method=method, layer=lay(run.model)), explain(rnd, x, target=1, method=method, layer=lay(rnd))
         for (_, r), c, rc in zip(chunk.iterrows(), cams, rcams):
             mask = _read_mask(r.mask_path); h, w = mask.shape
             co, rco = cam_to_original(c, run.preprocess, h, w), cam_to_original(rc, run.preprocess, h, w)
@@ -239,7 +241,7 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                              energy=energy_pointing_game(co, mask), iou=cam_iou(co, mask), hit_random_model=pointing_game(rco, mask, tolerance),
                              spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan')))
     df = pd.DataFrame(recs)
-    summ = dict(method=method, split=split, images=len(df), pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
+    summ = dict(method=method, layer=layer or 'auto', split=split, images=len(df), pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
                 pointing_game_random_model=float(df.hit_random_model.mean()), energy=float(df.energy.mean()), iou=float(df.iou.mean()),
                 spearman_trained_vs_random=float(df.spearman_vs_random.mean()))
     return df, summ
