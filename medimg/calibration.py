@@ -318,7 +318,13 @@ def ppv_npv_at_prevalence(sensitivity:float, specificity:float, prevalence:float
     tn, fn = specificity * (1 - prevalence), (1 - sensitivity) * prevalence
     return dict(prevalence=prevalence, ppv=tp / (tp + fp) if tp + fp else float('nan'), npv=tn / (tn + fn) if tn + fn else float('nan'))
 
-# %% ../nbs/06_calibration.ipynb #9e5d55e1
+# %% ../nbs/06_calibration.ipynb #3d0297f1
+def _clusters(groups, n:int)->list[np.ndarray]:
+    "Row indices of each patient (each row its own cluster when `groups` is None)"
+    codes = np.arange(n) if groups is None else pd.factorize(np.asarray(groups))[0]
+    order = np.argsort(codes, kind='stable'); bounds = np.r_[0, np.cumsum(np.bincount(codes))]
+    return [order[bounds[g]:bounds[g + 1]] for g in range(len(bounds) - 1)]
+
 def bootstrap_ci(metric_fn,            # f(y, p) -> float or dict of floats
                  y, p,                 # targets and predictions (first axis: images)
                  groups=None,          # patient id per image: resampled as clusters; None: images
@@ -328,10 +334,7 @@ def bootstrap_ci(metric_fn,            # f(y, p) -> float or dict of floats
                 )->dict:               # estimate, low, high, n_valid (or a dict of those per metric)
     "Percentile bootstrap confidence interval(s), resampling patients"
     y, p = np.asarray(y), np.asarray(p)
-    codes = np.arange(len(y)) if groups is None else pd.factorize(np.asarray(groups))[0]
-    order = np.argsort(codes, kind='stable'); bounds = np.r_[0, np.cumsum(np.bincount(codes))]
-    members = [order[bounds[g]:bounds[g + 1]] for g in range(len(bounds) - 1)]
-    rng = np.random.default_rng(seed)
+    members, rng = _clusters(groups, len(y)), np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', MetricWarning); warnings.simplefilter('ignore', RuntimeWarning)
         est = metric_fn(y, p)
@@ -554,7 +557,7 @@ def _to_markdown(self:EvaluationReport)->str:
     return '\n'.join(L)
 EvaluationReport.to_markdown = _to_markdown
 
-# %% ../nbs/06_calibration.ipynb #ffd3d38b
+# %% ../nbs/06_calibration.ipynb #a9506ac3
 def _roc_band(y, p, groups, n:int=300, alpha:float=0.05, seed:int=0):
     "Pointwise percentile band of the ROC curve (sensitivity at fixed 1 - specificity), resampling patients"
     from sklearn.metrics import roc_curve
@@ -562,9 +565,7 @@ def _roc_band(y, p, groups, n:int=300, alpha:float=0.05, seed:int=0):
     def tpr_at(a, b):
         if len(np.unique(a)) < 2: return None
         f, t, _ = roc_curve(a, b); return np.interp(grid, f, t)
-    codes = np.arange(len(y)) if groups is None else pd.factorize(np.asarray(groups))[0]
-    members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
-    rng, curves = np.random.default_rng(seed), []
+    members, rng, curves = _clusters(groups, len(y)), np.random.default_rng(seed), []
     for _ in range(n):
         idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
         c = tpr_at(y[idx], p[idx])
