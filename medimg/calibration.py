@@ -19,7 +19,7 @@ from .metrics import MetricWarning, binary_metrics
 __all__ = ['CALIBRATORS', 'CalibrationError', 'Calibrator', 'TemperatureScaling', 'PlattScaling', 'IsotonicCalibration',
            'NoCalibration', 'ece', 'brier', 'nll', 'calibration_slope_intercept', 'reliability_diagram',
            'tune_threshold', 'ppv_npv_at_prevalence', 'bootstrap_ci', 'fast_binary_metrics', 'save_calibration',
-           'load_calibration', 'predict_logits', 'RunModel', 'load_run', 'EvaluationReport', 'evaluate']
+           'load_calibration', 'model_inputs', 'predict_logits', 'RunModel', 'load_run', 'EvaluationReport', 'evaluate']
 
 # %% ../nbs/06_calibration.ipynb #a60cd030
 class CalibrationError(ValueError):
@@ -375,18 +375,21 @@ def load_calibration(path)->tuple[Calibrator, dict|None]:
     d = json.loads(Path(path).read_text())
     return Calibrator.from_json(json.dumps(d['calibrator'])), d['thresholds']
 
-# %% ../nbs/06_calibration.ipynb #dc808556
-def predict_logits(model, preprocess, paths, bs:int=32, device=None)->np.ndarray:
-    "Logits of `model` for image files through `preprocess` (the training-time path, without augmentation), in eval mode"
+# %% ../nbs/06_calibration.ipynb #8c9ded1d
+def model_inputs(preprocess, paths)->torch.Tensor:
+    "Model inputs for image files, exactly as training builds them for validation (the `Preprocess`, no augmentation)"
     import torch
     from medimg.data import ImageDataset
     ds = ImageDataset(list(map(str, paths)), np.zeros(len(paths), np.float32), preprocess)
-    dev = device or next(model.parameters()).device
+    return preprocess.finish_batch(torch.stack([ds[i][0] for i in range(len(ds))]))
+
+def predict_logits(model, preprocess, paths, bs:int=32, device=None)->np.ndarray:
+    "Logits of `model` for image files through `preprocess` (the training-time path, without augmentation), in eval mode"
+    import torch
+    paths, dev = list(paths), device or next(model.parameters()).device
     model.eval(); out = []
     with torch.no_grad():
-        for i in range(0, len(ds), bs):
-            x = torch.stack([ds[j][0] for j in range(i, min(i + bs, len(ds)))])
-            out.append(model(preprocess.finish_batch(x).to(dev)).float().cpu())
+        for i in range(0, len(paths), bs): out.append(model(model_inputs(preprocess, paths[i:i + bs]).to(dev)).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 1), np.float32)
 
 # %% ../nbs/06_calibration.ipynb #55cb6a19
@@ -419,13 +422,13 @@ def load_run(source)->RunModel:
     return RunModel(m.eval(), Preprocess.from_json((d/'preprocess.json').read_text()), s['task'], s['labels'],
                     _read_run_manifest(d/'manifest.csv'), cfg, d, s.get('run_id'))
 
-# %% ../nbs/06_calibration.ipynb #dc87bade
+# %% ../nbs/06_calibration.ipynb #d4b9eb9b
 def _split_preds(run:RunModel, df:pd.DataFrame|None, split:str):
     "(logits, targets, rows) of the run's `split`, or of every row of an external manifest `df`"
     from medimg.data import targets, validate_manifest
     if df is None:
-        if split in run.preds: rows = run.manifest[run.manifest.split == split]; return run.preds[split]['logits'], run.preds[split]['targets'], rows
         rows = run.manifest[run.manifest.split == split]
+        if split in run.preds: return run.preds[split]['logits'], run.preds[split]['targets'], rows
         if not len(rows): raise CalibrationError(f"the run's manifest has no {split!r} rows")
     else: rows = validate_manifest(df)
     y = targets(rows, run.task, run.labels)

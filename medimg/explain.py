@@ -203,12 +203,11 @@ def deletion_curve(model, x:torch.Tensor, cams:np.ndarray, target=None, steps:in
         res[name] = curve; res[f'{name}_auc'] = float(((curve[:, 1:] + curve[:, :-1]) / 2).mean())  # trapezoid area on [0, 1]
     return res
 
-# %% ../nbs/07_explainability.ipynb #cb331024
+# %% ../nbs/07_explainability.ipynb #313e7da9
 def _batch(run, paths)->torch.Tensor:
     "Model inputs for files, exactly as training built them (no augmentation)"
-    from medimg.data import ImageDataset
-    ds = ImageDataset(list(map(str, paths)), np.zeros(len(paths), np.float32), run.preprocess)
-    return run.preprocess.finish_batch(torch.stack([ds[i][0] for i in range(len(ds))]))
+    from medimg.calibration import model_inputs
+    return model_inputs(run.preprocess, paths)
 
 def _read_mask(p)->np.ndarray:
     from PIL import Image
@@ -221,19 +220,21 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                         layer:str|None=None,   # name of the layer to explain (e.g. 'layer2'); default `target_layer`
                         bs:int=16, seed:int=0,
                        )->tuple[pd.DataFrame, dict]:
-    "Pointing game, energy and IoU of the positive class's maps on every positive image with a mask, for the trained and a randomised model"
+    "Pointing game, energy, IoU and deletion areas of the positive class's maps on every positive image with a mask, for the trained and a randomised model"
     from scipy.stats import spearmanr
     from medimg.calibration import RunModel, load_run
     run = source if isinstance(source, RunModel) else load_run(source)
     if run.task != 'binary': raise ValueError(f"localization_report handles binary runs (positive class vs lesion mask); this run is {run.task}")
     rows = run.manifest[(run.manifest.split == split) & run.manifest.get('mask_path', pd.Series(index=run.manifest.index, dtype=object)).notna()]
     if not len(rows): raise ValueError(f"no {split!r} images with a mask_path in the run's manifest: nothing to localise")
-    rnd, recs = randomized_copy(run.model, seed), []
+    rnd, recs, dele = randomized_copy(run.model, seed), [], []
     for i in range(0, len(rows), bs):
         chunk = rows.iloc[i:i + bs]
         x = _batch(run, chunk.path)
         lay = (lambda m: m.get_submodule(layer)) if layer else (lambda m: None)   # by name: the same layer in the randomised copy
         cams, rcams = explain(run.model, x, target=1, method=method, layer=lay(run.model)), explain(rnd, x, target=1, method=method, layer=lay(rnd))
+        dc = deletion_curve(run.model, x, cams, target=1, seed=seed)
+        dele.append((len(x), dc['cam_auc'], dc['random_auc']))
         for (_, r), c, rc in zip(chunk.iterrows(), cams, rcams):
             mask = _read_mask(r.mask_path); h, w = mask.shape
             co, rco = cam_to_original(c, run.preprocess, h, w), cam_to_original(rc, run.preprocess, h, w)
@@ -243,7 +244,8 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
     df = pd.DataFrame(recs)
     summ = dict(method=method, layer=layer or 'auto', split=split, images=len(df), pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
                 pointing_game_random_model=float(df.hit_random_model.mean()), energy=float(df.energy.mean()), iou=float(df.iou.mean()),
-                spearman_trained_vs_random=float(df.spearman_vs_random.mean()))
+                spearman_trained_vs_random=float(df.spearman_vs_random.mean()),
+                deletion_auc_cam=float(sum(n * a for n, a, _ in dele) / len(df)), deletion_auc_random=float(sum(n * b for n, _, b in dele) / len(df)))
     return df, summ
 
 # %% ../nbs/07_explainability.ipynb #155058e4

@@ -402,7 +402,7 @@ def _precision(cfg, dev)->str:
 def _resume_state(run_dir:Path, resume)->dict|None:
     "The saved state to continue from: `resume` False (none), True (required), 'auto' (if any) or a path"
     if resume is False or resume is None: return None
-    p = Path(resume) if not isinstance(resume, (bool, str)) or resume not in (True, 'auto') else run_dir/'checkpoints'/'resume.pth'
+    p = run_dir/'checkpoints'/'resume.pth' if resume is True or resume == 'auto' else Path(resume)
     if not p.exists():
         if resume == 'auto': return None
         raise FileNotFoundError(f"cannot resume: {p} does not exist (no epoch of this run finished)")
@@ -483,11 +483,10 @@ def _write_run_manifest(df:pd.DataFrame, path:Path):
     df.assign(**{c: df[c].map(j) for c in ('label', 'uncertain') if c in df.columns}).to_csv(path, index=False)
 
 def _read_run_manifest(path:Path)->pd.DataFrame:
-    "Inverse of `_write_run_manifest`"
-    df = pd.read_csv(path, dtype={'patient_id': str, 'path': str})
-    for c in ('label', 'uncertain'):
-        if c in df.columns and (c == 'uncertain' or df[c].astype(str).str.endswith('|').all()):
-            df[c] = df[c].map(lambda s: [o for o in s.split('|') if o] if isinstance(s, str) else [])
+    "Inverse of `_write_run_manifest`: `read_manifest` (which splits 'a|b|' labels), plus the uncertain-findings column"
+    from medimg.data import read_manifest
+    df = read_manifest(path)
+    if 'uncertain' in df.columns: df['uncertain'] = df.uncertain.map(lambda s: [o for o in s.split('|') if o] if isinstance(s, str) else [])
     return df
 
 # %% ../nbs/05_training.ipynb #c6614dde
@@ -633,14 +632,10 @@ def _explain_demo(res:TrainResult):
     if importlib.util.find_spec('pytorch_grad_cam') is None:
         print("explain: skipped (install medimg[explain] for Grad-CAM maps and localisation numbers)"); return
     from medimg.calibration import load_run
-    from medimg.explain import _batch, cam_grid, deletion_curve, explain, localization_report
+    from medimg.explain import cam_grid, localization_report
     out = res.run_dir/'explain'; out.mkdir(exist_ok=True)
     run = load_run(res)
     loc, summ = localization_report(run)
-    pos = res.manifest[(res.manifest.split == 'test') & res.manifest.mask_path.notna()]
-    x = _batch(run, pos.path)
-    dc = deletion_curve(run.model, x, explain(run.model, x, target=1), target=1)
-    summ.update(deletion_auc_cam=dc['cam_auc'], deletion_auc_random=dc['random_auc'])
     loc.to_csv(out/'localization.csv', index=False); (out/'localization.json').write_text(json.dumps(summ, indent=1) + '\n')
     fig = cam_grid(run, threshold=res.evaluation.thresholds_uncalibrated['threshold'] if res.evaluation else None)
     fig.savefig(out/'cam_grid.png', dpi=90, bbox_inches='tight'); plt.close(fig)
