@@ -132,6 +132,49 @@ def _evaluate(args)->int:
     print(f"\nreport     : {out/'EVALUATION.md'}")
     return 0
 
+# %% ../nbs/01a_cli.ipynb #16fd4308
+@subcommand('export', 'Write a verified, checksummed inference bundle (ONNX, preprocessing, calibration, model card) of a finished run',
+            args=[(('--run',), dict(required=True, metavar='DIR', help='run folder written by medimg train or medimg demo')),
+                  (('--out',), dict(metavar='DIR', help='bundle folder to create (default: RUN/bundle)')),
+                  (('--format',), dict(action='append', choices=('onnx', 'safetensors'), help="model files (repeatable; default: the run's export.formats)")),
+                  (('--quantize',), dict(choices=('int8',), help='post-training static int8 quantisation (ONNX Runtime)')),
+                  (('--overwrite',), dict(action='store_true', help='replace an existing bundle folder'))],
+            description='Exports the best checkpoint to ONNX, verifies ONNX Runtime against PyTorch on validation images, and writes '
+                        'the preprocessing spec, calibrator, operating point, labels, metrics, MODEL_CARD.md and checksums.sha256.')
+def _export(args)->int:
+    from medimg.export import ExportError, export_bundle
+    try: dest = export_bundle(args.run, Path(args.out) if args.out else Path(args.run)/'bundle', formats=args.format,
+                              quantize=args.quantize, overwrite=args.overwrite)
+    except (ExportError, FileExistsError, ValueError) as e: print(f'medimg export: error: {e}', file=sys.stderr); return 2
+    meta = json.loads((dest/'bundle.json').read_text()); v = meta['onnx_verification']
+    print(f"bundle     : {dest} ({meta['precision']}, opset {meta['opset']})")
+    print(f"verified   : ONNX Runtime vs PyTorch, max |logit difference| {v['max_abs_diff_logits']:.2g} on {v['images']} validation images")
+    print(f"model card : {dest/'MODEL_CARD.md'}")
+    print(f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --out predictions.csv")
+    return 0
+
+@subcommand('predict', 'Calibrated probabilities and decisions of a bundle for image files, folders or a CSV with a path column',
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),
+                  (('inputs',), dict(nargs='+', metavar='FILE_DIR_OR_CSV', help='image files, folders (searched recursively) or CSVs with a path column')),
+                  (('--out',), dict(metavar='CSV', help='where to write the predictions (default: standard output)')),
+                  (('--backend',), dict(default='onnx', choices=('onnx', 'torch'), help='onnx (default) or torch (needs weights.safetensors)')),
+                  (('--bs',), dict(type=int, default=32, help='images per model call (default: 32)')),
+                  (('--quiet',), dict(action='store_true', help='no progress bar'))],
+            description='Verifies the bundle checksums, reads each file through the bundle\'s preprocessing, and writes one row per input; '
+                        'unreadable files are listed with the reason in the error column (exit code 1 if there are any).')
+def _predict(args)->int:
+    from medimg.export import BundleError, Predictor, expand_inputs
+    try: p = Predictor.load(args.bundle, backend=args.backend)
+    except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
+    df = p.predict(expand_inputs(args.inputs), bs=args.bs, progress=not args.quiet)
+    bad = int(df.error.notna().sum())
+    if args.out: df.to_csv(args.out, index=False)
+    else: df.to_csv(sys.stdout, index=False)
+    pos = f", {int(df.decision.sum())} positive at threshold {p.thresholds['threshold']:.4g}" if p.task == 'binary' else ''
+    print(f"predicted {len(df) - bad} of {len(df)} images{pos}" + (f"; {bad} unreadable (see the error column)" if bad else '') +
+          (f"; written to {args.out}" if args.out else ''), file=sys.stderr)
+    return 1 if bad else 0
+
 # %% ../nbs/01a_cli.ipynb #cf3715ff
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='medimg', description='medimg: trustworthy medical image classification.',
