@@ -86,6 +86,9 @@ def _print_run(res):
     loc = getattr(res, 'localization', None)
     if loc: print(f"explain    : {res.run_dir/'explain'/'cam_grid.png'}; Grad-CAM pointing game {loc['pointing_game']:.2f} "
                   f"(randomised weights {loc['pointing_game_random_model']:.2f}, chance {loc['chance']:.2f}, {loc['images']} lesions)")
+    ex = getattr(res, 'export', None)
+    if ex: print(f"bundle     : {ex['bundle']} (MODEL_CARD.md inside); its predictions from the raw test files, {ex['predictions'].name}, "
+                 f"differ from the evaluation's by at most {ex['max_abs_diff']:.1g}")
     if res.run_id:
         db = (Path(res.config.output_dir)/'mlflow.db').resolve()
         print(f"tracking   : run {res.run_id}; browse with  mlflow ui --backend-store-uri sqlite:///{db}")

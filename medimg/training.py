@@ -273,6 +273,7 @@ class TrainResult:
     run_id: str|None = None       # MLflow run id when tracked
     evaluation: object = None     # the `EvaluationReport` when the run was evaluated (the demo does)
     localization: dict|None = None # CAM localisation and sanity-check numbers (the demo computes them)
+    export: dict|None = None      # the exported bundle and its test-split parity with the evaluation (the demo exports)
 
 # %% ../nbs/05_training.ipynb #e1120f60
 def _counts(df, task, labels):
@@ -616,7 +617,7 @@ def save_plots(res:TrainResult)->list[Path]:
 
 # %% ../nbs/05_training.ipynb #0212cf28
 def demo(out:str|Path='runs', fast:bool=False, quiet:bool=False)->TrainResult:
-    "Train on the synthetic DICOM dataset with the default config (or a tiny `fast` one), then calibrate and evaluate"
+    "Train on the synthetic DICOM dataset with the default config (or a tiny `fast` one), then calibrate, evaluate, explain and export"
     over = [f'output_dir={out}', 'name=demo' + ('-fast' if fast else '')]
     if fast: over += ['data.synth_patients=40', 'data.image_size=64', 'train.epochs=3']
     res = train(load_config(overrides=over), quiet=quiet)
@@ -624,6 +625,7 @@ def demo(out:str|Path='runs', fast:bool=False, quiet:bool=False)->TrainResult:
     res.evaluation = evaluate(res)          # calibrated on validation, operating point for 90% sensitivity, test with CIs
     res.evaluation.save(res.run_dir/'evaluation')
     _explain_demo(res)
+    _export_demo(res)
     return res
 
 def _explain_demo(res:TrainResult):
@@ -640,6 +642,21 @@ def _explain_demo(res:TrainResult):
     fig = cam_grid(run, threshold=res.evaluation.thresholds_uncalibrated['threshold'] if res.evaluation else None)
     fig.savefig(out/'cam_grid.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     res.localization = summ
+
+def _export_demo(res:TrainResult):
+    "Export the demo run to run_dir/bundle and predict its test split from the raw files with the bundle"
+    import importlib.util
+    if importlib.util.find_spec('onnxruntime') is None or importlib.util.find_spec('onnx') is None:
+        print("export: skipped (install medimg[export] for the ONNX bundle)"); return
+    from medimg.export import Predictor, export_bundle
+    dest = export_bundle(res, res.run_dir/'bundle', overwrite=True)
+    rows = res.manifest[res.manifest.split == 'test']
+    out = Predictor.load(dest).predict(rows[['path', 'label']])
+    out.to_csv(res.run_dir/'predictions_test.csv', index=False)
+    p_eval = np.asarray(res.evaluation.p_cal, np.float64).reshape(len(out), -1)
+    p_bundle = out[[c for c in out.columns if c == 'prob' or c.startswith('prob_') and not c.startswith('prob_raw')]].to_numpy(np.float64)
+    res.export = dict(bundle=dest, predictions=res.run_dir/'predictions_test.csv', images=len(out), errors=int(out.error.notna().sum()),
+                      max_abs_diff=float(np.abs(p_bundle - p_eval).max()))
 
 def summary_table(res:TrainResult)->str:
     "The validation and test metrics side by side, as text"
