@@ -111,7 +111,7 @@ class CalibrationConfig:
 class ExportConfig:
     "What the exported bundle contains"
     formats: list[str] = opt(['onnx'], choices=('onnx', 'safetensors'))  # model files in the bundle (safetensors: weights for the torch backend)
-    opset: int = opt(18, low=18, high=30)  # ONNX opset (torch's exporter writes 18 or later)
+    opset: int = opt(18, low=17, high=30)  # ONNX opset (torch's exporter writes 18 or later; 17 is read as 18)
     quantize: str|None = opt(None, choices=(None, 'int8'))  # post-training quantisation of the ONNX model
 
 # %% ../nbs/01_config.ipynb #8ac1a854

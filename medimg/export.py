@@ -77,12 +77,12 @@ def verify_bundle(path)->dict:
     if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
     return listed
 
-# %% ../nbs/08_export.ipynb #61938652
+# %% ../nbs/08_export.ipynb #5360d554
 def export_onnx(model,                # a torch module returning logits
                 dest,                 # the .onnx file to write
                 size:int,             # input side length
                 channels:int=3,       # input channels
-                opset:int=18,         # ONNX opset (torch's exporter writes 18 or later)
+                opset:int=18,         # ONNX opset (torch's exporter writes 18 or later, so 17 gives 18)
                )->Path:
     "Export `model` to one self-contained ONNX file with a dynamic batch dimension, checked by `onnx.checker`"
     import contextlib, io, onnx, torch
@@ -90,7 +90,7 @@ def export_onnx(model,                # a torch module returning logits
     x = torch.zeros(2, channels, size, size)  # batch 2: a batch of 1 would be specialised into the graph
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter('ignore')
-        prog = torch.onnx.export(model, (x,), dynamo=True, opset_version=opset, input_names=['image'], output_names=['logits'],
+        prog = torch.onnx.export(model, (x,), dynamo=True, opset_version=max(opset, 18), input_names=['image'], output_names=['logits'],
                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=65536)},), verbose=False)
         prog.save(str(dest), external_data=False)
     m = onnx.load(str(dest))
@@ -102,6 +102,8 @@ def _ort_session(path, threads:int|None=None):
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads or (len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1)
     so.log_severity_level = 3
+    # idle ORT threads sleep instead of spinning: the Predictor decodes files on the same cores while the model runs
+    so.add_session_config_entry('session.intra_op.allow_spinning', '0')
     return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
 
 def onnx_max_diff(path, model, x)->float:
