@@ -84,8 +84,12 @@ def _print_run(res):
     print(f"summary    : {res.run_dir/'summary.json'}")
     if getattr(res, 'evaluation', None) is not None: print(f"evaluation : {res.run_dir/'evaluation'/'EVALUATION.md'}")
     loc = getattr(res, 'localization', None)
-    if loc: print(f"explain    : {res.run_dir/'explain'/'cam_grid.png'}; Grad-CAM pointing game {loc['pointing_game']:.2f} "
-                  f"(randomised weights {loc['pointing_game_random_model']:.2f}, chance {loc['chance']:.2f}, {loc['images']} lesions)")
+    if loc:
+        print(f"explain    : {res.run_dir/'explain'/'cam_grid.png'}; {loc['method']} pointing game {loc['pointing_game']:.2f} "
+              f"(randomised weights {loc['pointing_game_random_model']:.2f}, chance {loc['chance']:.3f}, {loc['images']} lesions)")
+        if 'prob_lesion_removed' in loc:
+            print(f"             lesion removed: mean probability {loc['prob']:.2f} -> {loc['prob_lesion_removed']:.2f} "
+                  f"(same shape removed elsewhere: {loc['prob_control_removed']:.2f})")
     ex = getattr(res, 'export', None)
     if ex: print(f"bundle     : {ex['bundle']} (MODEL_CARD.md inside); its predictions from the raw test files, {ex['predictions'].name}, "
                  f"differ from the evaluation's by at most {ex['max_abs_diff']:.1g}")

@@ -14,9 +14,9 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'target_layer', 'reshape_transform', 'explain', 'occlusion', 'cam_to_original', 'show_cam',
-           'pointing_game', 'energy_pointing_game', 'cam_iou', 'randomized_copy', 'deletion_curve',
-           'localization_report', 'cam_grid']
+__all__ = ['CAM_METHODS', 'target_layer', 'reshape_transform', 'explain', 'blur_baseline', 'occlusion', 'cam_to_original',
+           'show_cam', 'cam_peak', 'pointing_game', 'energy_pointing_game', 'cam_iou', 'randomized_copy',
+           'deletion_curve', 'lesion_ablation', 'localization_report', 'cam_grid']
 
 # %% ../nbs/07_explainability.ipynb #a9276a0e
 def target_layer(model:torch.nn.Module)->torch.nn.Module:
@@ -88,11 +88,22 @@ def explain(model:torch.nn.Module,  # a medimg/timm model
     finally: model.train(was_training)
     return np.nan_to_num(maps.astype(np.float32)).clip(0, 1)
 
-# %% ../nbs/07_explainability.ipynb #c96b6fd8
-def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None, patch:int|None=None, stride:int|None=None, baseline:float=0.)->np.ndarray:
-    "Occlusion sensitivity: the drop of the target score when a `patch` square is set to `baseline`, per pixel, scaled to [0, 1]"
+# %% ../nbs/07_explainability.ipynb #d68887b5
+def blur_baseline(x:torch.Tensor, sigma:float)->torch.Tensor:
+    "A Gaussian-blurred copy of the batch `x` (mirror padding, kernel truncated at 3 sigma), the occlusion baseline"
+    import torchvision.transforms.functional as TF
+    r = min(int(3 * sigma + 0.5), min(x.shape[-2:]) - 1)
+    return TF.gaussian_blur(x, kernel_size=2 * r + 1, sigma=float(sigma))
+
+def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None,
+              patch:int|None=None,            # side of the occluding square (default: 1/16 of the input side, at least 4)
+              stride:int|None=None,           # step between positions (default: half the patch)
+              baseline:float|str='blur',      # 'blur' (a blurred copy, sigma = patch) or a constant in normalised units
+             )->np.ndarray:
+    "Occlusion sensitivity: the drop of the target score when a `patch` square is replaced by the baseline, per pixel, scaled to [0, 1]"
     B, _, H, W = x.shape
-    patch = patch or max(4, H // 8); stride = stride or max(1, patch // 2)
+    patch = patch or max(4, H // 16); stride = stride or max(1, patch // 2)
+    fill = blur_baseline(x, patch) if isinstance(baseline, str) and baseline == 'blur' else torch.full_like(x, float(baseline))
     was_training = model.training; model.eval()
     try:
         with torch.no_grad():
@@ -104,7 +115,7 @@ def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None, patch:int|None
             for k in range(0, len(pos), per):
                 chunk = pos[k:k + per]
                 xo = x.repeat(len(chunk), 1, 1, 1)    # position-major: copy q of image b at q * B + b
-                for q, (i, j) in enumerate(chunk): xo[q * B:(q + 1) * B, :, i:i + patch, j:j + patch] = baseline
+                for q, (i, j) in enumerate(chunk): xo[q * B:(q + 1) * B, :, i:i + patch, j:j + patch] = fill[:, :, i:i + patch, j:j + patch]
                 out = model(xo)
                 for q, (i, j) in enumerate(chunk):
                     heat[:, i:i + patch, j:j + patch] += (s0 - score(out[q * B:(q + 1) * B]))[:, None, None].cpu()
@@ -149,15 +160,28 @@ def show_cam(image,                # a file path (read and windowed as in traini
     if title: ax.set_title(title, fontsize=9)
     return ax
 
-# %% ../nbs/07_explainability.ipynb #384f3d42
+# %% ../nbs/07_explainability.ipynb #fed18d9e
+def cam_peak(cam:np.ndarray)->tuple[int, int]|None:
+    "Where the map points: the centre of the plateau of maximal pixels holding the first maximum (None for a constant map)"
+    from scipy import ndimage as ndi
+    cam = np.asarray(cam)
+    if cam.max() <= cam.min(): return None
+    lab, _ = ndi.label(cam >= cam.max())
+    comp = lab == lab.flat[np.argmax(cam)]
+    cy, cx = ndi.center_of_mass(comp)
+    yy, xx = np.nonzero(comp)
+    k = np.argmin((yy - cy) ** 2 + (xx - cx) ** 2)   # the plateau's pixel nearest its centre (the centre itself if the plateau is convex)
+    return int(yy[k]), int(xx[k])
+
 def pointing_game(cam:np.ndarray, mask:np.ndarray, tolerance:int=0)->bool:
-    "Is the map's maximum inside `mask` (dilated by `tolerance` pixels)?"
+    "Is the map's peak (`cam_peak`) inside `mask` (dilated by `tolerance` pixels)? A constant map points nowhere: a miss"
     mask = np.asarray(mask, bool)
     if cam.shape != mask.shape: raise ValueError(f"map {cam.shape} and mask {mask.shape} differ: map the CAM to the original grid first")
     if tolerance:
         from scipy.ndimage import binary_dilation
         mask = binary_dilation(mask, iterations=int(tolerance))
-    return bool(mask[np.unravel_index(np.argmax(cam), cam.shape)])
+    pk = cam_peak(cam)
+    return pk is not None and bool(mask[pk])
 
 def energy_pointing_game(cam:np.ndarray, mask:np.ndarray)->float:
     "Share of the map's mass inside the mask"
@@ -170,7 +194,7 @@ def cam_iou(cam:np.ndarray, mask:np.ndarray, threshold:float=0.5)->float:
     u = (a | b).sum()
     return float((a & b).sum() / u) if u else float('nan')
 
-# %% ../nbs/07_explainability.ipynb #7013f884
+# %% ../nbs/07_explainability.ipynb #8f43245d
 def randomized_copy(model:torch.nn.Module, seed:int=0)->torch.nn.Module:
     "The same architecture with every parameterised layer re-initialised (the sanity check's control)"
     import copy
@@ -180,16 +204,21 @@ def randomized_copy(model:torch.nn.Module, seed:int=0)->torch.nn.Module:
         if hasattr(mod, 'reset_parameters'): mod.reset_parameters()
     return m.eval()
 
+def _target_prob(model, x:torch.Tensor, target):
+    "A function giving the probability of the explained output (`target` resolved on `x`) for a modified copy of `x`"
+    model.eval()
+    with torch.no_grad(): ts = _targets(model, model(x), target)
+    multiclass = getattr(model, 'medimg_task', 'binary') == 'multiclass'
+    def prob(xb):
+        with torch.no_grad(): out = model(xb)
+        if multiclass: return torch.stack([torch.softmax(o, -1)[t.index] for t, o in zip(ts, out)]).numpy()
+        return torch.sigmoid(torch.stack([t(o) for t, o in zip(ts, out)])).numpy()   # binary (negated for the negative class), per label
+    return prob
+
 def deletion_curve(model, x:torch.Tensor, cams:np.ndarray, target=None, steps:int=10, seed:int=0, baseline:float=0.)->dict:
     "Target probability as the most-attributed pixels (and, for reference, random pixels) are set to `baseline`"
     B, C, H, W = x.shape
-    model.eval()
-    with torch.no_grad(): ts = _targets(model, model(x), target)
-    act = torch.softmax if getattr(model, 'medimg_task', 'binary') == 'multiclass' else None
-    def prob(xb):
-        with torch.no_grad(): out = model(xb)
-        if act is not None: return torch.stack([act(o, -1)[t.index] for t, o in zip(ts, out)]).numpy()
-        return torch.sigmoid(torch.stack([t(o) for t, o in zip(ts, out)])).numpy()
+    prob = _target_prob(model, x, target)
     rng = np.random.default_rng(seed)
     orders = dict(cam=np.argsort(-cams.reshape(B, -1), 1, kind='stable'), random=np.stack([rng.permutation(H * W) for _ in range(B)]))
     res = {}
@@ -203,7 +232,34 @@ def deletion_curve(model, x:torch.Tensor, cams:np.ndarray, target=None, steps:in
         res[name] = curve; res[f'{name}_auc'] = float(((curve[:, 1:] + curve[:, :-1]) / 2).mean())  # trapezoid area on [0, 1]
     return res
 
-# %% ../nbs/07_explainability.ipynb #313e7da9
+# %% ../nbs/07_explainability.ipynb #7378d454
+def _control_region(m:np.ndarray)->np.ndarray|None:
+    "The same shape elsewhere: mirrored left-right, else up-down, else shifted by half the width; None when all overlap the region"
+    for c in (m[:, ::-1], m[::-1], np.roll(m, m.shape[1] // 2, 1)):
+        if not (c & m).any(): return np.ascontiguousarray(c)
+    return None
+
+def lesion_ablation(model:torch.nn.Module, x:torch.Tensor,
+                    masks:np.ndarray,             # B x H x W lesion masks on the model-input grid
+                    target=1,                     # the explained output (default: the positive class)
+                    dilate:int=2,                 # grow the masks by this many pixels (lesion borders carry evidence too)
+                    sigma:float|None=None,        # blur of the fill (default: occlusion's patch size)
+                   )->pd.DataFrame:
+    "Probability of the target with the lesion removed, and with a same-shape control region removed instead"
+    from scipy.ndimage import binary_dilation
+    B, _, H, W = x.shape
+    if np.shape(masks) != (B, H, W): raise ValueError(f"masks are {np.shape(masks)}; expected {(B, H, W)} (one per image, on the model-input grid)")
+    lesion = np.stack([binary_dilation(m, iterations=dilate) if dilate else np.asarray(m, bool) for m in masks])
+    ctrl = [_control_region(m) for m in lesion]
+    fill = blur_baseline(x, sigma or max(4, H // 16))
+    ablate = lambda ms: torch.where(torch.as_tensor(np.stack(ms))[:, None], fill, x)
+    prob = _target_prob(model, x, target)
+    p_ctrl = prob(ablate([c if c is not None else np.zeros_like(m) for c, m in zip(ctrl, lesion)]))
+    return pd.DataFrame(dict(prob=prob(x), prob_lesion_removed=prob(ablate(lesion)),
+                             prob_control_removed=[float(p) if c is not None else float('nan') for p, c in zip(p_ctrl, ctrl)],
+                             region_pixels=lesion.reshape(B, -1).sum(1)))
+
+# %% ../nbs/07_explainability.ipynb #408497cb
 def _batch(run, paths)->torch.Tensor:
     "Model inputs for files, exactly as training built them (no augmentation)"
     from medimg.calibration import model_inputs
@@ -220,14 +276,16 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                         layer:str|None=None,   # name of the layer to explain (e.g. 'layer2'); default `target_layer`
                         bs:int=16, seed:int=0,
                        )->tuple[pd.DataFrame, dict]:
-    "Pointing game, energy, IoU and deletion areas of the positive class's maps on every positive image with a mask, for the trained and a randomised model"
+    "Pointing game, energy, IoU and deletion areas of the positive class's maps on every positive image with a mask, for the trained and a randomised model, and lesion ablation"
     from scipy.stats import spearmanr
     from medimg.calibration import RunModel, load_run
+    from medimg.transforms import apply_geometry
     run = source if isinstance(source, RunModel) else load_run(source)
     if run.task != 'binary': raise ValueError(f"localization_report handles binary runs (positive class vs lesion mask); this run is {run.task}")
     rows = run.manifest[(run.manifest.split == split) & run.manifest.get('mask_path', pd.Series(index=run.manifest.index, dtype=object)).notna()]
     if not len(rows): raise ValueError(f"no {split!r} images with a mask_path in the run's manifest: nothing to localise")
     rnd, recs, dele = randomized_copy(run.model, seed), [], []
+    size = run.preprocess.size
     for i in range(0, len(rows), bs):
         chunk = rows.iloc[i:i + bs]
         x = _batch(run, chunk.path)
@@ -235,20 +293,27 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
         cams, rcams = explain(run.model, x, target=1, method=method, layer=lay(run.model)), explain(rnd, x, target=1, method=method, layer=lay(rnd))
         dc = deletion_curve(run.model, x, cams, target=1, seed=seed)
         dele.append((len(x), dc['cam_auc'], dc['random_auc']))
-        for (_, r), c, rc in zip(chunk.iterrows(), cams, rcams):
-            mask = _read_mask(r.mask_path); h, w = mask.shape
+        masks = [_read_mask(m) for m in chunk.mask_path]
+        abl = lesion_ablation(run.model, x, np.stack([apply_geometry(m.astype(np.float32), run.preprocess.resize, size) > 0.5 for m in masks]))
+        for (_, r), c, rc, mask, (_, a) in zip(chunk.iterrows(), cams, rcams, masks, abl.iterrows()):
+            h, w = mask.shape
             co, rco = cam_to_original(c, run.preprocess, h, w), cam_to_original(rc, run.preprocess, h, w)
             recs.append(dict(path=Path(r.path).name, mask_fraction=float(mask.mean()), hit=pointing_game(co, mask, tolerance),
                              energy=energy_pointing_game(co, mask), iou=cam_iou(co, mask), hit_random_model=pointing_game(rco, mask, tolerance),
-                             spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan')))
+                             spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan'),
+                             prob=a.prob, prob_lesion_removed=a.prob_lesion_removed, prob_control_removed=a.prob_control_removed))
     df = pd.DataFrame(recs)
-    summ = dict(method=method, layer=layer or 'auto', split=split, images=len(df), pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
+    patch = max(4, size // 16)
+    summ = dict(method=method, layer=None if method == 'occlusion' else layer or 'auto', split=split, images=len(df),
+                detail=f'patch {patch} px, stride {max(1, patch // 2)} px, blurred baseline' if method == 'occlusion' else f"layer {layer or 'auto (last stage)'}",
+                pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
                 pointing_game_random_model=float(df.hit_random_model.mean()), energy=float(df.energy.mean()), iou=float(df.iou.mean()),
                 spearman_trained_vs_random=float(df.spearman_vs_random.mean()),
-                deletion_auc_cam=float(sum(n * a for n, a, _ in dele) / len(df)), deletion_auc_random=float(sum(n * b for n, _, b in dele) / len(df)))
+                deletion_auc_cam=float(sum(n * a for n, a, _ in dele) / len(df)), deletion_auc_random=float(sum(n * b for n, _, b in dele) / len(df)),
+                prob=float(df.prob.mean()), prob_lesion_removed=float(df.prob_lesion_removed.mean()), prob_control_removed=float(df.prob_control_removed.mean()))
     return df, summ
 
-# %% ../nbs/07_explainability.ipynb #155058e4
+# %% ../nbs/07_explainability.ipynb #391b43f3
 def cam_grid(source, split:str='test', n:int=4, method:str='gradcam', threshold:float|None=None):
     "True positives, false positives, false negatives and true negatives (up to `n` each) with maps, probability and label"
     import matplotlib.pyplot as plt
@@ -269,5 +334,6 @@ def cam_grid(source, split:str='test', n:int=4, method:str='gradcam', threshold:
             if c < len(idx):
                 show_cam(rows.path[idx[c]], cams[c], run.preprocess, ax=ax, title=f"{name}  p={p[idx[c]]:.2f}  {rows.label[idx[c]]}")
         axs[r, 0].text(-0.08, 0.5, name, transform=axs[r, 0].transAxes, rotation=90, va='center', ha='right', fontsize=11)
+        if not len(idx): axs[r, 0].text(0.05, 0.5, f'no {name} at this threshold', transform=axs[r, 0].transAxes, va='center', fontsize=10)
     fig.suptitle(f'{method}, positive class, threshold {thr:.3g} ({split})', fontsize=11); fig.tight_layout()
     return fig

@@ -293,7 +293,7 @@ def _operating_point_md(task:str, thr)->list[str]:
     from medimg.calibration import _md_table
     return ["One threshold per label on the calibrated probabilities, each chosen on the validation split:", '', _md_table(rows, index=False)]
 
-# %% ../nbs/08_export.ipynb #135ddf2d
+# %% ../nbs/08_export.ipynb #fd3a4e19
 def model_card(meta:dict,              # bundle.json
                labels:dict,            # labels.json
                metrics:dict,           # metrics.json
@@ -335,11 +335,20 @@ def model_card(meta:dict,              # bundle.json
     L += [_evaluation_markdown(ev).strip(), ''] if ev else ['No evaluation was found for this run.', '']
     L += ['## Operating point', ''] + _operating_point_md(task, ev['thresholds'] if ev else None) + ['']
     if loc:
-        L += ['## Explanations', '',
-              f"Grad-CAM ({loc['method']}, layer {loc['layer']}) on the {loc['images']} {loc['split']} images with lesion masks:", '',
+        names = dict(occlusion='Occlusion sensitivity', gradcam='Grad-CAM', gradcampp='Grad-CAM++', hirescam='HiResCAM', scorecam='Score-CAM',
+                     eigencam='EigenCAM', layercam='LayerCAM')
+        how = lambda l: f"{names.get(l['method'], l['method'])} ({l.get('detail') or 'layer ' + str(l.get('layer'))})"
+        L += ['## Explanations', '', f"{how(loc)} on the {loc['images']} {loc['split']} images with lesion masks:", '',
               f"- pointing game {loc['pointing_game']:.2f} (chance {loc['chance']:.3f}; the same architecture with random weights {loc['pointing_game_random_model']:.2f})",
               f"- rank correlation with the randomised model's maps {loc['spearman_trained_vs_random']:.2f} (low: the maps depend on the learned weights)",
-              f"- deletion area {loc['deletion_auc_cam']:.2f} when the most-attributed pixels are removed first, {loc['deletion_auc_random']:.2f} for random order (lower: more faithful)", '']
+              f"- deletion area {loc['deletion_auc_cam']:.2f} when the most-attributed pixels are removed first, {loc['deletion_auc_random']:.2f} for random order (lower: more faithful)"]
+        if 'prob_lesion_removed' in loc:
+            L.append(f"- lesion ablation: removing the lesion changes the mean probability from {loc['prob']:.2f} to {loc['prob_lesion_removed']:.2f}; "
+                     f"removing a region of the same shape elsewhere in the image, to {loc['prob_control_removed']:.2f}")
+        for m, c in (loc.get('compared') or {}).items():
+            L.append(f"- for comparison, {how(dict(c, method=m))}: pointing game {c['pointing_game']:.2f} (random weights {c['pointing_game_random_model']:.2f}), "
+                     f"deletion area {c['deletion_auc_cam']:.2f} against {c['deletion_auc_random']:.2f}")
+        L.append('')
     L += ['## Export checks', '',
           f"- ONNX Runtime vs eager PyTorch on {ex['onnx_verification']['images']} validation images: max |difference| of the logits "
           f"{ex['onnx_verification']['max_abs_diff_logits']:.2g} (required <= {ex['onnx_verification']['tolerance']:g})"]
@@ -356,6 +365,9 @@ def model_card(meta:dict,              # bundle.json
         if len(ev.get('subgroups') or []): L.append("- Subgroup results rest on few images each; overlapping intervals do not show equal performance.")
     if loc and loc['pointing_game'] < 0.8:
         L.append(f"- The heatmaps do not reliably point at the finding (pointing game {loc['pointing_game']:.2f}): do not read them as where the model saw it.")
+    if loc and 'prob_lesion_removed' in loc and loc['prob'] - loc['prob_lesion_removed'] < 0.1:
+        L.append(f"- Removing the lesion barely lowers the probability ({loc['prob']:.2f} to {loc['prob_lesion_removed']:.2f}): "
+                 "the model may rely on correlates of the finding rather than the finding itself.")
     if q: L.append("- This bundle holds the int8 model; its probabilities differ slightly from the fp32 model's (see Export checks).")
     L += ["- Images with burned-in annotations, implants or devices, post-processing or acquisitions unlike the training data may fail silently: monitor the inputs and the positive rate.", '']
     L += ['## Environment', '', f"- exported with: " + ', '.join(f"{k} {v}" for k, v in meta['exported_with'].items() if v),

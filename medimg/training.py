@@ -624,22 +624,26 @@ def demo(out:str|Path='runs', fast:bool=False, quiet:bool=False)->TrainResult:
     from medimg.calibration import evaluate
     res.evaluation = evaluate(res)          # calibrated on validation, operating point for 90% sensitivity, test with CIs
     res.evaluation.save(res.run_dir/'evaluation')
-    _explain_demo(res)
+    _explain_demo(res, quiet)
     _export_demo(res)
     return res
 
-def _explain_demo(res:TrainResult):
-    "Localisation, sanity-check and faithfulness numbers and a CAM grid for the demo run, into run_dir/explain"
+def _explain_demo(res:TrainResult, quiet:bool=False):
+    "Occlusion maps, their localisation, sanity-check and faithfulness numbers, lesion ablation and a map grid for the demo run, into run_dir/explain"
     import importlib.util, matplotlib.pyplot as plt
-    if importlib.util.find_spec('pytorch_grad_cam') is None:
-        print("explain: skipped (install medimg[explain] for Grad-CAM maps and localisation numbers)"); return
     from medimg.calibration import load_run
     from medimg.explain import cam_grid, localization_report
     out = res.run_dir/'explain'; out.mkdir(exist_ok=True)
     run = load_run(res)
-    loc, summ = localization_report(run)
+    if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid, about 3 min on 2 cores')
+    loc, summ = localization_report(run, method='occlusion')   # occlusion resolves 12-px nodules; the last CNN stage is a 4x4 grid
+    if importlib.util.find_spec('pytorch_grad_cam') is not None:  # Grad-CAM's numbers alongside, for comparison
+        gloc, g = localization_report(run, method='gradcam')
+        summ['compared'] = {'gradcam': {k: g[k] for k in ('detail', 'pointing_game', 'pointing_game_random_model', 'energy', 'iou',
+                                                         'spearman_trained_vs_random', 'deletion_auc_cam', 'deletion_auc_random')}}
+        loc = loc.merge(gloc[['path', 'hit', 'energy', 'hit_random_model']], on='path', suffixes=('', '_gradcam'))
     loc.to_csv(out/'localization.csv', index=False); (out/'localization.json').write_text(json.dumps(summ, indent=1) + '\n')
-    fig = cam_grid(run, threshold=res.evaluation.thresholds_uncalibrated['threshold'] if res.evaluation else None)
+    fig = cam_grid(run, method='occlusion', threshold=res.evaluation.thresholds_uncalibrated['threshold'] if res.evaluation else None)
     fig.savefig(out/'cam_grid.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     res.localization = summ
 
