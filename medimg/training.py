@@ -20,7 +20,7 @@ from .metrics import MetricWarning, binary_metrics, multiclass_metrics, multilab
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'task_metrics', 'clinical_metrics', 'Tracker', 'grad_accum_cb', 'TrainResult', 'dist_info',
-           'train', 'plot_history', 'save_plots', 'demo', 'summary_table']
+           'EpochTable', 'train', 'plot_history', 'save_plots', 'demo', 'summary_table']
 
 # %% ../nbs/05_training.ipynb #e873dd92
 def activation(task:str):
@@ -491,6 +491,17 @@ def _read_run_manifest(path:Path)->pd.DataFrame:
     return df
 
 # %% ../nbs/05_training.ipynb #c6614dde
+class EpochTable:
+    "A console logger for fastai's `Recorder`: a header of the metric names, then one aligned line per epoch (readable in a log file too)"
+    def __init__(self, learn, width:int=9): self.learn, self.width, self.names = learn, width, None
+    def __call__(self, log):
+        names = list(self.learn.recorder.metric_names)
+        if names != self.names:                                       # once per fit (a new phase may add names)
+            self.names, self.ws = names, [max(self.width, len(n)) for n in names]
+            print('  '.join(f'{n:>{w}}' for n, w in zip(names, self.ws)), flush=True)
+        cell = lambda v, w: f'{v:>{w}.4f}' if isinstance(v, float) else f'{v!s:>{w}}'
+        print('  '.join(cell(v, w) for v, w in zip(log, self.ws)), flush=True)
+
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
@@ -543,6 +554,13 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     if quiet or rank:
         from fastcore.basics import noop
         learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']); learn.logger = noop
+    else:
+        from fastprogress.fastprogress import IN_NOTEBOOK
+        bars = [c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']   # present once anything imported fastai.callback.all
+        if not IN_NOTEBOOK: learn.remove_cbs(bars); learn.logger = EpochTable(learn)   # a terminal or a log file: aligned lines, no \r bars
+        elif not bars:
+            from fastai.callback.progress import ProgressCallback
+            learn.add_cb(ProgressCallback())                          # Jupyter: fastai's live table and bars
     start, opt_state, lr_found = 0, None, None
     if state is not None:
         start, opt_state = state['epoch'], state['opt']
