@@ -88,12 +88,16 @@ def explain(model:torch.nn.Module,  # a medimg/timm model
     finally: model.train(was_training)
     return np.nan_to_num(maps.astype(np.float32)).clip(0, 1)
 
-# %% ../nbs/07_explainability.ipynb #d68887b5
+# %% ../nbs/07_explainability.ipynb #6f28e2a4
 def blur_baseline(x:torch.Tensor, sigma:float)->torch.Tensor:
     "A Gaussian-blurred copy of the batch `x` (mirror padding, kernel truncated at 3 sigma), the occlusion baseline"
     import torchvision.transforms.functional as TF
     r = min(int(3 * sigma + 0.5), min(x.shape[-2:]) - 1)
     return TF.gaussian_blur(x, kernel_size=2 * r + 1, sigma=float(sigma))
+
+def _occlusion_patch(size:int)->int:
+    "The default occlusion patch (and blur sigma) for a `size`-pixel input: 1/16 of the side, at least 4"
+    return max(4, size // 16)
 
 def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None,
               patch:int|None=None,            # side of the occluding square (default: 1/16 of the input side, at least 4)
@@ -102,7 +106,7 @@ def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None,
              )->np.ndarray:
     "Occlusion sensitivity: the drop of the target score when a `patch` square is replaced by the baseline, per pixel, scaled to [0, 1]"
     B, _, H, W = x.shape
-    patch = patch or max(4, H // 16); stride = stride or max(1, patch // 2)
+    patch = patch or _occlusion_patch(H); stride = stride or max(1, patch // 2)
     fill = blur_baseline(x, patch) if isinstance(baseline, str) and baseline == 'blur' else torch.full_like(x, float(baseline))
     was_training = model.training; model.eval()
     try:
@@ -232,7 +236,7 @@ def deletion_curve(model, x:torch.Tensor, cams:np.ndarray, target=None, steps:in
         res[name] = curve; res[f'{name}_auc'] = float(((curve[:, 1:] + curve[:, :-1]) / 2).mean())  # trapezoid area on [0, 1]
     return res
 
-# %% ../nbs/07_explainability.ipynb #7378d454
+# %% ../nbs/07_explainability.ipynb #3909d44a
 def _control_region(m:np.ndarray)->np.ndarray|None:
     "The same shape elsewhere: mirrored left-right, else up-down, else shifted by half the width; None when all overlap the region"
     for c in (m[:, ::-1], m[::-1], np.roll(m, m.shape[1] // 2, 1)):
@@ -251,7 +255,7 @@ def lesion_ablation(model:torch.nn.Module, x:torch.Tensor,
     if np.shape(masks) != (B, H, W): raise ValueError(f"masks are {np.shape(masks)}; expected {(B, H, W)} (one per image, on the model-input grid)")
     lesion = np.stack([binary_dilation(m, iterations=dilate) if dilate else np.asarray(m, bool) for m in masks])
     ctrl = [_control_region(m) for m in lesion]
-    fill = blur_baseline(x, sigma or max(4, H // 16))
+    fill = blur_baseline(x, sigma or _occlusion_patch(H))
     ablate = lambda ms: torch.where(torch.as_tensor(np.stack(ms))[:, None], fill, x)
     prob = _target_prob(model, x, target)
     p_ctrl = prob(ablate([c if c is not None else np.zeros_like(m) for c, m in zip(ctrl, lesion)]))
@@ -259,7 +263,7 @@ def lesion_ablation(model:torch.nn.Module, x:torch.Tensor,
                              prob_control_removed=[float(p) if c is not None else float('nan') for p, c in zip(p_ctrl, ctrl)],
                              region_pixels=lesion.reshape(B, -1).sum(1)))
 
-# %% ../nbs/07_explainability.ipynb #408497cb
+# %% ../nbs/07_explainability.ipynb #9f6f82da
 def _batch(run, paths)->torch.Tensor:
     "Model inputs for files, exactly as training built them (no augmentation)"
     from medimg.calibration import model_inputs
@@ -303,7 +307,7 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                              spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan'),
                              prob=a.prob, prob_lesion_removed=a.prob_lesion_removed, prob_control_removed=a.prob_control_removed))
     df = pd.DataFrame(recs)
-    patch = max(4, size // 16)
+    patch = _occlusion_patch(size)
     summ = dict(method=method, layer=None if method == 'occlusion' else layer or 'auto', split=split, images=len(df),
                 detail=f'patch {patch} px, stride {max(1, patch // 2)} px, blurred baseline' if method == 'occlusion' else f"layer {layer or 'auto (last stage)'}",
                 pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),

@@ -653,7 +653,7 @@ def _explain_demo(res:TrainResult, quiet:bool=False):
     from medimg.explain import cam_grid, localization_report
     out = res.run_dir/'explain'; out.mkdir(exist_ok=True)
     run = load_run(res)
-    if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid, about 3 min on 2 cores')
+    if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid, about 2 min on 2 cores')
     loc, summ = localization_report(run, method='occlusion')   # occlusion resolves 12-px nodules; the last CNN stage is a 4x4 grid
     if importlib.util.find_spec('pytorch_grad_cam') is not None:  # Grad-CAM's numbers alongside, for comparison
         gloc, g = localization_report(run, method='gradcam')
