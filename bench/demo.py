@@ -34,7 +34,10 @@ if __name__ == '__main__':
     print(f"occlusion pointing game {loc['pointing_game']:.2f} on {loc['images']} test lesions (goal >= 0.8; randomised model "
           f"{loc['pointing_game_random_model']:.2f}, chance {loc['chance']:.3f}); lesion removed: mean probability {loc['prob']:.2f} -> "
           f"{loc['prob_lesion_removed']:.2f}, same shape elsewhere {loc['prob_control_removed']:.2f}")
-    if 'compared' in loc: print(f"Grad-CAM (last stage) pointing game {loc['compared']['gradcam']['pointing_game']:.2f}")
+    keys = ('pointing_game', 'pointing_game_random_model', 'chance', 'energy', 'iou', 'spearman_trained_vs_random', 'deletion_auc_cam', 'deletion_auc_random')
+    g = loc.get('compared', {}).get('gradcam', {})
+    print(f"{'localisation':<28}{'occlusion':>10}{'Grad-CAM':>10}")
+    for k in keys: print(f"{k:<28}{loc[k]:>10.3f}{g.get(k, loc[k] if k == 'chance' else float('nan')):>10.3f}")
     if r.export: print(f"bundle vs evaluation: max |difference| {r.export['max_abs_diff']:.1g} over {r.export['images']} test files, {r.export['errors']} errors")
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024:.0f} MiB")
     ok = total <= 240 and s['test']['roc_auc'] >= 0.95 and loc['pointing_game'] >= 0.8 and (not r.export or r.export['max_abs_diff'] <= 1e-4)

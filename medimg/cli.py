@@ -54,15 +54,17 @@ def _env(args)->int:
 
 # %% ../nbs/17_cli.ipynb #31ca3d04
 @subcommand('config', 'Print a resolved experiment config (defaults < file < overrides), or write it',
-            args=[(('--show',), dict(metavar='PATH', help='YAML or JSON config to start from (default: built-in defaults)')),
-                  (('--out',), dict(metavar='PATH', help='also write the resolved config here (.yaml or .json)')),
+            args=[(('--config',), dict(metavar='PATH', help='YAML or JSON config to start from (default: built-in defaults)')),
+                  (('--save',), dict(metavar='PATH', help='also write the resolved config to this file (.yaml or .json)')),
+                  (('--show',), dict(dest='config', help=argparse.SUPPRESS)),   # the names of earlier releases
+                  (('--out',), dict(dest='save', help=argparse.SUPPRESS)),
                   (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='dotted overrides, e.g. train.lr=3e-4 data.bs=16'))],
             description='Resolve and validate an experiment config. Errors name the key and say what is allowed.')
 def _config(args)->int:
-    cfg = load_config(args.show, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     print(f'# config_hash: {config_hash(cfg)}')
     print(yaml.safe_dump(config_to_dict(cfg), sort_keys=False), end='')
-    if args.out: print(f'# written to {save_config(cfg, args.out)}', file=sys.stderr)
+    if args.save: print(f'# written to {save_config(cfg, args.save)}', file=sys.stderr)
     return 0
 
 # %% ../nbs/17_cli.ipynb #c6978432
@@ -159,13 +161,14 @@ def _export(args)->int:
     print(f"bundle     : {dest} ({meta['precision']}, opset {meta['opset']})")
     print(f"verified   : ONNX Runtime vs PyTorch, max |logit difference| {v['max_abs_diff_logits']:.2g} on {v['images']} validation images")
     print(f"model card : {dest/'MODEL_CARD.md'}")
-    print(f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --out predictions.csv")
+    print(f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
     return 0
 
 @subcommand('predict', 'Calibrated probabilities and decisions of a bundle for image files, folders or a CSV with a path column',
             args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),
                   (('inputs',), dict(nargs='+', metavar='FILE_DIR_OR_CSV', help='image files, folders (searched recursively) or CSVs with a path column')),
-                  (('--out',), dict(metavar='CSV', help='where to write the predictions (default: standard output)')),
+                  (('--csv',), dict(metavar='PATH', help='CSV file to write the predictions to (default: standard output)')),
+                  (('--out',), dict(dest='csv', help=argparse.SUPPRESS)),   # the name of earlier releases
                   (('--backend',), dict(default='onnx', choices=('onnx', 'torch'), help='onnx (default) or torch (needs weights.safetensors)')),
                   (('--bs',), dict(type=int, default=32, help='images per model call (default: 32)')),
                   (('--quiet',), dict(action='store_true', help='no progress bar'))],
@@ -177,11 +180,11 @@ def _predict(args)->int:
     except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
     df = p.predict(expand_inputs(args.inputs), bs=args.bs, progress=not args.quiet)
     bad = int(df.error.notna().sum())
-    if args.out: df.to_csv(args.out, index=False)
+    if args.csv: df.to_csv(args.csv, index=False)
     else: df.to_csv(sys.stdout, index=False)
     pos = f", {int(df.decision.sum())} positive at threshold {p.thresholds['threshold']:.4g}" if p.task == 'binary' else ''
     print(f"predicted {len(df) - bad} of {len(df)} images{pos}" + (f"; {bad} unreadable (see the error column)" if bad else '') +
-          (f"; written to {args.out}" if args.out else ''), file=sys.stderr)
+          (f"; written to {args.csv}" if args.csv else ''), file=sys.stderr)
     return 1 if bad else 0
 
 # %% ../nbs/17_cli.ipynb #cf3715ff
@@ -194,6 +197,8 @@ def _parser()->argparse.ArgumentParser:
     for name, c in _SUBCOMMANDS.items():
         sp = sub.add_parser(name, help=c['help'], description=c['description'])
         for flags, kw in c['args']: sp.add_argument(*flags, **kw)
+        if not any('--quiet' in flags for flags, _ in c['args']):   # accepted by every command, so scripts can pass it to any
+            sp.add_argument('--quiet', action='store_true', help='no progress output (this command has none)')
     return p
 
 # %% ../nbs/17_cli.ipynb #282f4dab

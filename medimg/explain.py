@@ -13,6 +13,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+from .utils import sigmoid
+
+
 # %% auto #0
 __all__ = ['CAM_METHODS', 'target_layer', 'reshape_transform', 'explain', 'blur_baseline', 'occlusion', 'cam_to_original',
            'show_cam', 'cam_peak', 'pointing_game', 'energy_pointing_game', 'cam_iou', 'randomized_copy',
@@ -70,9 +73,11 @@ def explain(model:torch.nn.Module,  # a medimg/timm model
             target=None,            # None (positive class / predicted class / top label), an index, a label name, or one per image
             method:str='gradcam',   # a key of `CAM_METHODS`, or 'occlusion'
             layer=None,             # the layer to explain; default `target_layer(model)`
+            patch:int|None=None,    # occlusion only: side of the occluding square (default: 1/16 of the input side)
+            stride:int|None=None,   # occlusion only: step between positions (default: half the patch)
            )->np.ndarray:           # B x H x W in [0, 1]
     "Class activation maps (or occlusion sensitivity) of `model` for `x`, one per image, at the input's size"
-    if method == 'occlusion': return occlusion(model, x, target)
+    if method == 'occlusion': return occlusion(model, x, target, patch=patch, stride=stride)
     if method not in CAM_METHODS: raise ValueError(f"unknown method {method!r}; choose from {', '.join([*CAM_METHODS, 'occlusion'])}")
     try: import pytorch_grad_cam as pgc
     except ImportError as e: raise ImportError("CAM methods need the grad-cam package: pip install 'medimg[explain]' (method='occlusion' works without it)") from e
@@ -279,6 +284,7 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                         tolerance:int=0,       # pointing-game tolerance in original pixels
                         layer:str|None=None,   # name of the layer to explain (e.g. 'layer2'); default `target_layer`
                         bs:int=16, seed:int=0,
+                        patch:int|None=None, stride:int|None=None, # occlusion's patch and stride (see `occlusion`)
                        )->tuple[pd.DataFrame, dict]:
     "Pointing game, energy, IoU and deletion areas of the positive class's maps on every positive image with a mask, for the trained and a randomised model, and lesion ablation"
     from scipy.stats import spearmanr
@@ -294,7 +300,8 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
         chunk = rows.iloc[i:i + bs]
         x = _batch(run, chunk.path)
         lay = (lambda m: m.get_submodule(layer)) if layer else (lambda m: None)   # by name: the same layer in the randomised copy
-        cams, rcams = explain(run.model, x, target=1, method=method, layer=lay(run.model)), explain(rnd, x, target=1, method=method, layer=lay(rnd))
+        kw = dict(target=1, method=method, patch=patch, stride=stride)
+        cams, rcams = explain(run.model, x, layer=lay(run.model), **kw), explain(rnd, x, layer=lay(rnd), **kw)
         dc = deletion_curve(run.model, x, cams, target=1, seed=seed)
         dele.append((len(x), dc['cam_auc'], dc['random_auc']))
         masks = [_read_mask(m) for m in chunk.mask_path]
@@ -307,9 +314,9 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                              spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan'),
                              prob=a.prob, prob_lesion_removed=a.prob_lesion_removed, prob_control_removed=a.prob_control_removed))
     df = pd.DataFrame(recs)
-    patch = _occlusion_patch(size)
+    patch = patch or _occlusion_patch(size); stride = stride or max(1, patch // 2)
     summ = dict(method=method, layer=None if method == 'occlusion' else layer or 'auto', split=split, images=len(df),
-                detail=f'patch {patch} px, stride {max(1, patch // 2)} px, blurred baseline' if method == 'occlusion' else f"layer {layer or 'auto (last stage)'}",
+                detail=f'patch {patch} px, stride {stride} px, blurred baseline' if method == 'occlusion' else f"layer {layer or 'auto (last stage)'}",
                 pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
                 pointing_game_random_model=float(df.hit_random_model.mean()), energy=float(df.energy.mean()), iou=float(df.iou.mean()),
                 spearman_trained_vs_random=float(df.spearman_vs_random.mean()),
@@ -318,21 +325,22 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
     return df, summ
 
 # %% ../nbs/14_explainability.ipynb #391b43f3
-def cam_grid(source, split:str='test', n:int=4, method:str='gradcam', threshold:float|None=None):
+def cam_grid(source, split:str='test', n:int=4, method:str='gradcam', threshold:float|None=None,
+             patch:int|None=None, stride:int|None=None): # occlusion's patch and stride (see `occlusion`)
     "True positives, false positives, false negatives and true negatives (up to `n` each) with maps, probability and label"
     import matplotlib.pyplot as plt
     from medimg.run import RunModel, load_run, predict_logits
     run = source if isinstance(source, RunModel) else load_run(source)
     rows = run.manifest[run.manifest.split == split].reset_index(drop=True)
     z = run.preds[split]['logits'] if split in run.preds else predict_logits(run.model, run.preprocess, rows.path.tolist())
-    p = 1 / (1 + np.exp(-np.asarray(z, np.float64).ravel()))
+    p = sigmoid(np.asarray(z, np.float64).ravel())
     y = (rows.label == run.labels[1]).to_numpy()
     thr = 0.5 if threshold is None else threshold
     groups = dict(TP=y & (p >= thr), FP=~y & (p >= thr), FN=y & (p < thr), TN=~y & (p < thr))
     fig, axs = plt.subplots(4, n, figsize=(2.6 * n, 11), squeeze=False)
     for r, (name, sel) in enumerate(groups.items()):
         idx = np.flatnonzero(sel)[np.argsort(-np.abs(p[sel] - thr))][:n]   # the most confident of each kind
-        cams = explain(run.model, _batch(run, rows.path[idx]), target=1, method=method) if len(idx) else []
+        cams = explain(run.model, _batch(run, rows.path[idx]), target=1, method=method, patch=patch, stride=stride) if len(idx) else []
         for c in range(n):
             ax = axs[r, c]; ax.set_axis_off()
             if c < len(idx):

@@ -35,6 +35,8 @@ class DemoResult:
 def explain_run(res:TrainResult,            # a finished run with lesion masks in its manifest
                 threshold:float|None=None,  # decision threshold for the map grid (default: 0.5)
                 quiet:bool=False,           # no message about the time it takes
+                patch:int|None=None,        # occlusion patch (default: 1/16 of the input side)
+                stride:int|None=None,       # occlusion stride (default: half the patch)
                )->dict:
     "Occlusion maps of the test lesions, their localisation, sanity-check, faithfulness and ablation numbers, and a map grid, into run_dir/explain"
     import matplotlib.pyplot as plt
@@ -43,14 +45,14 @@ def explain_run(res:TrainResult,            # a finished run with lesion masks i
     out = res.run_dir/'explain'; out.mkdir(exist_ok=True)
     run = load_run(res)
     if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid')
-    loc, summ = localization_report(run, method='occlusion')
+    loc, summ = localization_report(run, method='occlusion', patch=patch, stride=stride)
     if importlib.util.find_spec('pytorch_grad_cam') is not None:  # Grad-CAM's numbers alongside, for comparison
         gloc, g = localization_report(run, method='gradcam')
         summ['compared'] = {'gradcam': {k: g[k] for k in ('detail', 'pointing_game', 'pointing_game_random_model', 'energy', 'iou',
                                                          'spearman_trained_vs_random', 'deletion_auc_cam', 'deletion_auc_random')}}
         loc = loc.merge(gloc[['path', 'hit', 'energy', 'hit_random_model']], on='path', suffixes=('', '_gradcam'))
     loc.to_csv(out/'localization.csv', index=False); (out/'localization.json').write_text(json.dumps(summ, indent=1) + '\n')
-    fig = cam_grid(run, method='occlusion', threshold=threshold)
+    fig = cam_grid(run, method='occlusion', threshold=threshold, patch=patch, stride=stride)
     fig.savefig(out/'cam_grid.png', dpi=90, bbox_inches='tight'); plt.close(fig)
     return summ
 
@@ -84,7 +86,8 @@ def demo(out:str|Path='runs', # folder for the synthetic data, the run folder an
     res = train(load_config(overrides=over), quiet=quiet); t.append(time.perf_counter())
     ev = evaluate(res)                 # calibrated on validation, operating point for 90% sensitivity, test with CIs
     ev.save(res.run_dir/'evaluation'); t.append(time.perf_counter())
-    loc = explain_run(res, ev.thresholds_uncalibrated['threshold'], quiet); t.append(time.perf_counter())
+    occ = dict(patch=8, stride=8) if fast else {}   # fast: 64 occlusion positions per image instead of 961, enough to check the stage runs
+    loc = explain_run(res, ev.thresholds_uncalibrated['threshold'], quiet, **occ); t.append(time.perf_counter())
     ex = export_and_check(res, ev.p_cal); t.append(time.perf_counter())
     secs = {k: round(b - a, 2) for k, a, b in zip(('train', 'evaluate', 'explain', 'export'), t, t[1:])}
     return DemoResult(res, ev, loc, ex, secs)

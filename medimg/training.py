@@ -19,7 +19,7 @@ with warnings.catch_warnings():   # fastai's import calls torch.jit.script, whic
     from fastai.distributed import DistributedDL
     from fastai.metrics import Metric
 
-from .config import ExperimentConfig, checkpoint_name, config_hash, load_config, save_config
+from .config import ConfigError, ExperimentConfig, checkpoint_name, config_hash, load_config, save_config
 from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, task_metrics
 from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
@@ -29,8 +29,8 @@ from .tracking import Tracker, flatten_params, tracking_uri
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'TrackEpochs',
-           'grad_accum_cb', 'EMA', 'TrainResult', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable', 'train',
-           'plot_history', 'save_plots', 'summary_table']
+           'grad_accum_cb', 'EMA', 'TrainResult', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable', 'RunSetup',
+           'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
@@ -425,6 +425,125 @@ class EpochTable:
         cell = lambda v, w: f'{v:>{w}.4f}' if isinstance(v, float) else f'{v!s:>{w}}'
         print('  '.join(cell(v, w) for v, w in zip(log, self.ws)), flush=True)
 
+
+# %% ../nbs/12_training.ipynb #69d54431
+@dataclass
+class RunSetup:
+    "What `build_learner` makes: the fastai Learner, medimg's callbacks for it, and what the run is about"
+    learn: object                 # the fastai Learner: model, loaders, loss, clinical metrics
+    cbs: list                     # callbacks passed to every fit (not kept on the learner, so `lr_find` runs without them)
+    best: BestCheckpoint
+    runstate: RunState
+    ema: EMA|None
+    tracker: Tracker|None
+    task: str
+    labels: list
+    manifest: pd.DataFrame
+    preprocess: object
+    monitor: str
+    precision: str
+    run_dir: Path
+    rank: int = 0
+    world: int = 1
+
+def build_learner(cfg:ExperimentConfig,      # the experiment
+                  df:pd.DataFrame,           # the split manifest
+                  run_dir:Path,              # the run folder (rank 0 writes preprocess.json there)
+                  device=None,               # default: `get_device()`
+                  rep:dict|None=None,        # the split report, for the tracker's dataset fingerprint
+                  state:dict|None=None,      # a crashed run's saved state: its MLflow run is continued
+                  cbs:list|None=None,        # extra fastai callbacks
+                  quiet:bool=False,          # no progress bars or epoch table
+                  rank:int=0, world:int=1,   # this process and the number of processes (DDP)
+                 )->RunSetup:
+    "The Learner `train` fits for `cfg` and `df`: model, preprocessing, loaders, loss, clinical metrics, checkpoints, EMA, tracking"
+    from fastai.learner import Learner
+    from medimg.data import get_dataloaders, manifest_task
+    from medimg.losses import get_loss
+    from medimg.models import create_model, model_splitter
+    device = device or get_device()
+    task, labels = manifest_task(df)
+    if cfg.model.task not in ('auto', task): raise ConfigError([f"model.task={cfg.model.task!r} but the manifest's labels make it {task!r}"])
+    tr, h, tc = df[df.split == 'train'], config_hash(cfg), cfg.train
+    model = create_model(cfg.model.arch, task=task, labels=labels, in_chans=cfg.data.channels, pretrained=cfg.model.pretrained,
+                         drop_rate=cfg.model.drop_rate, head=cfg.model.head)
+    pre = _make_preprocess(cfg, model, tr.path)
+    if rank == 0: (run_dir/PREPROCESS_FILE).write_text(pre.to_json() + '\n')
+    dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
+                          cache=run_dir/CACHE_DIR if cfg.data.cache else None, hflip=cfg.data.hflip, seed=cfg.seed, device=device)
+    monitor = MONITOR[task] if tc.monitor == 'auto' else tc.monitor
+    best = BestCheckpoint(run_dir/CHECKPOINTS_DIR, monitor, cfg.seed, h, patience=tc.patience, rank0=rank == 0)
+    timer, ema = EpochTimer(), EMA(tc.ema_decay) if tc.ema_decay else None
+    tracker = _tracker(cfg, run_dir, rep, h, task, labels, state) if tc.track and rank == 0 else None
+    runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
+    all_cbs = [best, timer, runstate] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
+    if tc.grad_accum > 1: all_cbs.append(grad_accum_cb(tc.grad_accum, cfg.data.bs))
+    if world > 1: all_cbs.append(DDP(device))
+    learn = Learner(dls, model, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
+                    splitter=model_splitter, wd=tc.wd, path=run_dir, model_dir=CHECKPOINTS_DIR)
+    precision = _precision(cfg, device)
+    if precision != 'fp32':
+        learn.model.to(memory_format=torch.channels_last)
+        learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
+    _set_logger(learn, quiet or rank > 0)
+    return RunSetup(learn, all_cbs, best, runstate, ema, tracker, task, labels, df, pre, monitor, precision, run_dir, rank, world)
+
+# %% ../nbs/12_training.ipynb #0bf6a555
+def _start_run(cfg:ExperimentConfig, df, run_dir:Path, rank:int, world:int)->tuple:
+    "Rank 0 writes the config, the environment and the split data; the other ranks read the split it wrote (one writer per file)"
+    rep = None
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir/CONFIG_FILE); save_environment(run_dir/ENVIRONMENT_FILE)
+        df, rep = _prepare_data(cfg, df, run_dir)
+    if world > 1:
+        torch.distributed.barrier()
+        if rank: df = read_run_manifest(run_dir/MANIFEST_FILE)
+    return df, rep
+
+def _set_logger(learn, quiet:bool):
+    "No bars or table when `quiet`; aligned epoch lines in a terminal or log file; fastai's live table in Jupyter"
+    from fastprogress.fastprogress import IN_NOTEBOOK
+    bars = [c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']   # present once anything imported fastai.callback.all
+    if quiet:
+        from fastcore.basics import noop
+        learn.remove_cbs(bars); learn.logger = noop
+    elif not IN_NOTEBOOK: learn.remove_cbs(bars); learn.logger = EpochTable(learn)
+    elif not bars:
+        from fastai.callback.progress import ProgressCallback
+        learn.add_cb(ProgressCallback())
+
+def _restore(s:RunSetup, cfg:ExperimentConfig, state:dict|None)->tuple:
+    "(first epoch, optimiser state, learning rate): a crashed run's saved state put back, or a new run (with `lr_find` if asked)"
+    if state is None: return 0, None, (_find_lr(s.learn) if cfg.train.lr_find else None)
+    s.learn.model.load_state_dict(state['model']); _set_rng_state(s.learn.dls, state['rng'])
+    if s.ema: s.ema.shadow = state['ema']
+    s.best.load_state(state['best']); s.runstate.rows = list(state['rows'])
+    if state['epoch'] not in np.cumsum([n for n, *_ in _phases(cfg.train)]): s.runstate.smooth = state['smooth']  # a new fit resets it
+    return state['epoch'], state['opt'], state.get('lr_found')
+
+def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:float)->TrainResult:
+    "The best epoch's weights, validation and test predictions with metrics, and (rank 0) summary, plots and the MLflow run closed"
+    learn, df = s.learn, s.manifest
+    if s.world > 1: torch.distributed.barrier()  # rank 0 has written the best checkpoint
+    if s.best.best_path is not None: learn.model.load_state_dict(torch.load(s.best.best_path, map_location='cpu', weights_only=True))
+    valid = _predict(learn, learn.dls.valid, s.task)
+    valid['metrics'] = task_metrics(s.task, valid['targets'], valid['probs'], s.labels)
+    test = None
+    if (df.split == 'test').any():
+        test = _predict(learn, learn.dls.test_dl(df[df.split == 'test']), s.task)
+        test['metrics'] = task_metrics(s.task, test['targets'], test['probs'], s.labels)
+    res = TrainResult(learn, s.run_dir, s.best.best_path, s.task, s.labels, df, s.preprocess, pd.DataFrame(s.runstate.rows), valid, test, cfg,
+                      run_id=s.tracker.run_id if s.tracker else None)
+    if s.rank == 0:
+        _write_summary(res, minutes, s.best.best_epoch, s.monitor, dict(precision=s.precision, world_size=s.world, resumed_from_epoch=start or None,
+                                                                        lr_found=lr_found, early_stopped=s.best.stop))
+        save_plots(res)
+        if s.tracker: _log_final(s.tracker, res)
+    if s.world > 1: torch.distributed.barrier()
+    return res
+
+# %% ../nbs/12_training.ipynb #224e9c8b
 def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfig()` (the synthetic demo)
           df:pd.DataFrame|None=None,      # manifest; default: `cfg.data.manifest`, else the synthetic dataset
           quiet:bool=False,               # no progress bars or per-epoch table (CI)
@@ -432,91 +551,22 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
           cbs:list|None=None,             # extra fastai callbacks
          )->TrainResult:
     "Train a model as `cfg` describes and write the run folder (under `torchrun`, one process per device)"
-    from fastai.learner import Learner
-    from medimg.data import get_dataloaders, manifest_task
-    from medimg.losses import get_loss
-    from medimg.models import create_model, model_splitter
     cfg = cfg or ExperimentConfig()
     rank, world = dist_info()
     dev = _init_distributed() if world > 1 else get_device()
     seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
-    h = config_hash(cfg)
     run_dir = run_path(cfg)
     state = _resume_state(run_dir, resume)
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir/CONFIG_FILE); save_environment(run_dir/ENVIRONMENT_FILE)
-        df, rep = _prepare_data(cfg, df, run_dir)
-    if world > 1:  # the other ranks read the split rank 0 wrote: one writer for every file
-        torch.distributed.barrier()
-        if rank: df, rep = read_run_manifest(run_dir/MANIFEST_FILE), None
-    task, labels = manifest_task(df)
-    if cfg.model.task not in ('auto', task): raise ValueError(f"model.task={cfg.model.task!r} but the manifest's labels make it {task!r}")
-    tr = df[df.split == 'train']
-    model = create_model(cfg.model.arch, task=task, labels=labels, in_chans=cfg.data.channels, pretrained=cfg.model.pretrained,
-                         drop_rate=cfg.model.drop_rate, head=cfg.model.head)
-    pre = _make_preprocess(cfg, model, tr.path)
-    if rank == 0: (run_dir/PREPROCESS_FILE).write_text(pre.to_json() + '\n')
-    dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
-                          cache=run_dir/CACHE_DIR if cfg.data.cache else None, hflip=cfg.data.hflip, seed=cfg.seed, device=dev)
-    loss = get_loss(task, cfg, counts=_counts(tr, task, labels))
-    monitor = MONITOR[task] if cfg.train.monitor == 'auto' else cfg.train.monitor
-    precision = _precision(cfg, dev)
-    best = BestCheckpoint(run_dir/CHECKPOINTS_DIR, monitor, cfg.seed, h, patience=cfg.train.patience, rank0=rank == 0)
-    timer, ema = EpochTimer(), EMA(cfg.train.ema_decay) if cfg.train.ema_decay else None
-    tracker = _tracker(cfg, run_dir, rep, h, task, labels, state) if cfg.train.track and rank == 0 else None
-    runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
-    all_cbs = [best, timer, runstate] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
-    if cfg.train.grad_accum > 1: all_cbs.append(grad_accum_cb(cfg.train.grad_accum, cfg.data.bs))
-    if world > 1: all_cbs.append(DDP(dev))
-    learn = Learner(dls, model, loss_func=loss, metrics=clinical_metrics(task, labels), splitter=model_splitter,
-                    wd=cfg.train.wd, path=run_dir, model_dir=CHECKPOINTS_DIR)
-    if precision != 'fp32':
-        learn.model.to(memory_format=torch.channels_last)
-        learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
-    if quiet or rank:
-        from fastcore.basics import noop
-        learn.remove_cbs([c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']); learn.logger = noop
-    else:
-        from fastprogress.fastprogress import IN_NOTEBOOK
-        bars = [c for c in learn.cbs if type(c).__name__ == 'ProgressCallback']   # present once anything imported fastai.callback.all
-        if not IN_NOTEBOOK: learn.remove_cbs(bars); learn.logger = EpochTable(learn)   # a terminal or a log file: aligned lines, no \r bars
-        elif not bars:
-            from fastai.callback.progress import ProgressCallback
-            learn.add_cb(ProgressCallback())                          # Jupyter: fastai's live table and bars
-    start, opt_state, lr_found = 0, None, None
-    if state is not None:
-        start, opt_state = state['epoch'], state['opt']
-        learn.model.load_state_dict(state['model']); _set_rng_state(dls, state['rng'])
-        if ema: ema.shadow = state['ema']
-        best.load_state(state['best']); runstate.rows = list(state['rows'])
-        if start not in np.cumsum([n for n, *_ in _phases(cfg.train)]): runstate.smooth = state['smooth']  # a new fit resets it
-        lr_found = state.get('lr_found')
-    elif cfg.train.lr_find: lr_found = _find_lr(learn)
-    runstate.lr_found = lr_found
+    df, rep = _start_run(cfg, df, run_dir, rank, world)
+    s = build_learner(cfg, df, run_dir, dev, rep=rep, state=state, cbs=cbs, quiet=quiet, rank=rank, world=world)
+    start, opt_state, lr_found = _restore(s, cfg, state)
+    s.runstate.lr_found = lr_found
     t0 = time.perf_counter()
-    try: _fit(learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, all_cbs, start=start, opt_state=opt_state)
+    try: _fit(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
     except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
-        if tracker: tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
+        if s.tracker: s.tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
         raise
-    minutes = (time.perf_counter() - t0) / 60
-    if world > 1: torch.distributed.barrier()  # rank 0 has written the best checkpoint
-    if best.best_path is not None: learn.model.load_state_dict(torch.load(best.best_path, map_location='cpu', weights_only=True))
-    history = pd.DataFrame(runstate.rows)
-    valid = _predict(learn, dls.valid, task)
-    valid['metrics'] = task_metrics(task, valid['targets'], valid['probs'], labels)
-    test = None
-    if (df.split == 'test').any():
-        test = _predict(learn, dls.test_dl(df[df.split == 'test']), task)
-        test['metrics'] = task_metrics(task, test['targets'], test['probs'], labels)
-    res = TrainResult(learn, run_dir, best.best_path, task, labels, df, pre, history, valid, test, cfg, run_id=tracker.run_id if tracker else None)
-    if rank == 0:
-        _write_summary(res, minutes, best.best_epoch, monitor, dict(precision=precision, world_size=world, resumed_from_epoch=start or None,
-                                                                    lr_found=lr_found, early_stopped=best.stop))
-        save_plots(res)
-        if tracker: _log_final(tracker, res)
-    if world > 1: torch.distributed.barrier()
-    return res
+    return _results(s, cfg, start, lr_found, (time.perf_counter() - t0) / 60)
 
 # %% ../nbs/12_training.ipynb #84dd4f34
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
