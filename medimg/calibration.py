@@ -189,8 +189,8 @@ def _calib_error(conf, acc, n_bins, strategy, norm)->float:
     raise ValueError(f"norm must be 'l1', 'l2' or 'max', got {norm!r}")
 
 # %% ../nbs/13_calibration.ipynb #19d4e068
-def ece(probs,                  # N (binary: positive class), N x C (multiclass, multi-label)
-        y,                      # N targets (0/1 or class index) or N x C multi-label targets (NaN: uncertain)
+def ece(y,                      # N targets (0/1 or class index) or N x C multi-label targets (NaN: uncertain)
+        probs,                  # N (binary: positive class), N x C (multiclass, multi-label)
         n_bins:int=15,          # number of bins
         strategy:str='uniform', # 'uniform' (equal width) or 'quantile' (equal count)
         norm:str='l1',          # 'l1' (ECE), 'l2' or 'max' (MCE)
@@ -206,21 +206,21 @@ def ece(probs,                  # N (binary: positive class), N x C (multiclass,
     raise ValueError(f"mode must be 'top' or 'classwise', got {mode!r}")
 
 # %% ../nbs/13_calibration.ipynb #835b4c4f
-def brier(probs, y)->float|np.ndarray:
+def brier(y, probs)->float|np.ndarray:
     "Brier score: mean squared error of the probabilities (multiclass: summed over classes; multi-label: per label, NaN ignored)"
     p, y = np.asarray(probs, np.float64), np.asarray(y, np.float64)
     if p.ndim == 1: return float(np.mean((p - y) ** 2))
     if y.ndim == 2: return np.array([np.mean((p[~np.isnan(y[:, j]), j] - y[~np.isnan(y[:, j]), j]) ** 2) for j in range(p.shape[1])])
     return float(np.mean(((p - np.eye(p.shape[1])[y.astype(int)]) ** 2).sum(1)))
 
-def nll(probs, y, eps:float=1e-15)->float:
+def nll(y, probs, eps:float=1e-15)->float:
     "Mean negative log-likelihood of the targets (probabilities clipped to [eps, 1-eps])"
     p, y = np.asarray(probs, np.float64), np.asarray(y, np.float64)
     if p.ndim == 1: p = np.stack([1 - p, p], 1)
     return float(-np.mean(np.log(np.clip(p[np.arange(len(p)), y.astype(int)], eps, 1 - eps))))
 
 # %% ../nbs/13_calibration.ipynb #8d45079e
-def calibration_slope_intercept(probs, y, eps:float=1e-12)->dict:
+def calibration_slope_intercept(y, probs, eps:float=1e-12)->dict:
     "Calibration slope (logistic regression of y on logit p) and calibration-in-the-large intercept (offset logit p, slope 1)"
     import torch, torch.nn.functional as F
     p, y = np.clip(np.asarray(probs, np.float64), eps, 1 - eps), np.asarray(y, np.float64)
@@ -231,9 +231,9 @@ def calibration_slope_intercept(probs, y, eps:float=1e-12)->dict:
     return dict(slope=float(b), intercept=float(citl), slope_model_intercept=float(a))
 
 # %% ../nbs/13_calibration.ipynb #60b2d86c
-def reliability_diagram(probs_before,                # uncalibrated probabilities (binary: positive class; multiclass: N x C)
+def reliability_diagram(y,                           # targets
+                        probs_before,                # uncalibrated probabilities (binary: positive class; multiclass: N x C)
                         probs_after=None,            # calibrated probabilities, drawn over the first
-                        y=None,                      # targets
                         n_bins:int=10,               # equal-width bins
                         labels=('uncalibrated', 'calibrated'),
                         ax=None):
@@ -250,7 +250,7 @@ def reliability_diagram(probs_before,                # uncalibrated probabilitie
         conf, acc = (p, y) if p.ndim == 1 else (p.max(1), p.argmax(1) == y)
         ids = _bin_ids(conf, n_bins, 'uniform'); n = np.bincount(ids, minlength=n_bins); u = n > 0
         ax.plot(np.bincount(ids, conf, n_bins)[u] / n[u], np.bincount(ids, acc.astype(float), n_bins)[u] / n[u], 'o-', c=c, ms=4,
-                label=f'{name} (ECE {ece(p, y, n_bins=n_bins):.3f})')
+                label=f'{name} (ECE {ece(y, p, n_bins=n_bins):.3f})')
         hist.bar((np.arange(n_bins) + 0.5) / n_bins, n, width=1 / n_bins, color=c, alpha=0.35); top = max(top, n.max())
     hist.set_xlim(0, 1); hist.set_ylim(0, top * 1.05); hist.axis('off')  # counts per bin, to scale
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel='mean predicted probability', ylabel='observed frequency')
@@ -396,8 +396,8 @@ def _binary_block(y, p, thr, groups, n_boot, alpha, seed)->dict:
     out = bootstrap_ci(lambda a, b: fast_binary_metrics(a, b, thr), y, p, groups=groups, n=n_boot, alpha=alpha, seed=seed)
     bm = binary_metrics(y, p, thr)
     for k in ('pr_auc', 'predicted_positive_rate'): out[k] = dict(estimate=bm[k])
-    out['nll'] = dict(estimate=nll(p, y))
-    try: out.update({k: dict(estimate=v) for k, v in calibration_slope_intercept(p, y).items() if k != 'slope_model_intercept'})
+    out['nll'] = dict(estimate=nll(y, p))
+    try: out.update({k: dict(estimate=v) for k, v in calibration_slope_intercept(y, p).items() if k != 'slope_model_intercept'})
     except CalibrationError: pass
     for k in ('tp', 'fp', 'tn', 'fn'): out[k] = dict(estimate=bm[k])
     return out
@@ -425,7 +425,7 @@ def _multi_block(task, y, p, labels, thresholds, groups, n_boot, alpha, seed)->d
             warnings.simplefilter('ignore')
             m = task_metrics(task, a, b, labels)
         key = 'macro_auc' if task == 'multiclass' else 'mean_auc'
-        e = ece(b, a) if task == 'multiclass' else float(np.nanmean(ece(b, a)))
+        e = ece(a, b) if task == 'multiclass' else float(np.nanmean(ece(a, b)))
         return {key: m[key], 'ece': e, **({f'auc_{l}': m[f'auc_{l}'] for l in labels} if task == 'multilabel' else {})}
     out = bootstrap_ci(f, y, p, groups=groups, n=n_boot, alpha=alpha, seed=seed)
     with warnings.catch_warnings():
@@ -433,8 +433,8 @@ def _multi_block(task, y, p, labels, thresholds, groups, n_boot, alpha, seed)->d
         m = task_metrics(task, y, p, labels)
     for k, v in m.items():
         if k not in out and isinstance(v, (int, float)): out[k] = dict(estimate=float(v))
-    out['brier'] = dict(estimate=float(np.nanmean(brier(p, y))))
-    if task == 'multiclass': out['nll'] = dict(estimate=nll(p, y))
+    out['brier'] = dict(estimate=float(np.nanmean(brier(y, p))))
+    if task == 'multiclass': out['nll'] = dict(estimate=nll(y, p))
     if task == 'multilabel' and thresholds:
         for j, l in enumerate(labels):
             ok = ~np.isnan(y[:, j]); a = _at(y[ok, j], p[ok, j], thresholds[l]['threshold'])
@@ -521,7 +521,7 @@ def _plot(self:EvaluationReport):
     from sklearn.metrics import precision_recall_curve, roc_curve
     from medimg.metrics import plot_confusion
     if self.task != 'binary':
-        fig = reliability_diagram(self.p_raw if self.task == 'multiclass' else None, self.p_cal if self.task == 'multiclass' else None, self.y)
+        fig = reliability_diagram(self.y, self.p_raw if self.task == 'multiclass' else None, self.p_cal if self.task == 'multiclass' else None)
         return fig
     fig, axs = plt.subplots(1, 4, figsize=(15, 3.7))
     y, p, t = self.y, self.p_cal, self.thresholds
@@ -538,7 +538,7 @@ def _plot(self:EvaluationReport):
     axs[1].plot(s_, self.after['ppv']['estimate'], 'o', c='tab:red')
     axs[1].set(xlabel='sensitivity (recall)', ylabel='PPV (precision)', title=f"PR (AP {self.after['pr_auc']['estimate']:.3f})", ylim=(0, 1.02))
     plot_confusion(y, p >= t['threshold'], self.labels, ax=axs[2]); axs[2].set_title(f"at threshold {t['threshold']:.3g}", fontsize=10)
-    reliability_diagram(self.p_raw, self.p_cal, y, ax=axs[3])
+    reliability_diagram(y, self.p_raw, self.p_cal, ax=axs[3])
     for ax in axs: ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig

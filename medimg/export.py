@@ -166,11 +166,11 @@ def _auc_ece(task:str, y, p)->dict:
     from sklearn.metrics import roc_auc_score
     from medimg.calibration import ece
     y = np.asarray(y)
-    if task == 'binary': return dict(roc_auc=float(roc_auc_score(y, p)), ece=float(ece(p, y)))
+    if task == 'binary': return dict(roc_auc=float(roc_auc_score(y, p)), ece=float(ece(y, p)))
     if task == 'multiclass':
-        return dict(roc_auc=float(roc_auc_score(y.astype(int), p, multi_class='ovr', labels=list(range(p.shape[1])))), ece=float(ece(p, y.astype(int))))
+        return dict(roc_auc=float(roc_auc_score(y.astype(int), p, multi_class='ovr', labels=list(range(p.shape[1])))), ece=float(ece(y.astype(int), p)))
     aucs = [roc_auc_score(y[~np.isnan(y[:, j]), j], p[~np.isnan(y[:, j]), j]) for j in range(p.shape[1]) if len(np.unique(y[~np.isnan(y[:, j]), j])) == 2]
-    return dict(roc_auc=float(np.mean(aucs)), ece=float(np.nanmean(ece(p, np.nan_to_num(y)))))
+    return dict(roc_auc=float(np.mean(aucs)), ece=float(np.nanmean(ece(np.nan_to_num(y), p))))
 
 # %% ../nbs/15_export.ipynb #d74dfca6
 def export_bundle(result,                       # a `TrainResult` or a run folder written by `train`

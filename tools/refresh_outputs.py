@@ -21,9 +21,9 @@ def strip_stderr(f:Path):
 
 if __name__ == '__main__':
     nbs = [Path(p).resolve() for p in sys.argv[1:]]
-    targets = [str(f) for f in nbs] or [str(root/'nbs')]          # the folder: notebooks run side by side, as in CI
-    for t in targets:
-        r = subprocess.run([str(bin_/'nbdev-test'), t, '--flags', 'slow', '--save'], cwd=root)
+    targets = [str(f) for f in nbs] or [str(root/'nbs')]
+    for t in targets:   # one notebook at a time: side by side, matplotlib's figures of one notebook leak into the other's cells
+        r = subprocess.run([str(bin_/'nbdev-test'), t, '--flags', 'slow', '--save', '--n-workers', '1'], cwd=root)
         if r.returncode: print(f'{t}: some notebooks failed; their outputs are not stored', file=sys.stderr)
     for f in nbs or sorted((root/'nbs').glob('*.ipynb')): strip_stderr(f)
     subprocess.run([str(bin_/'nbdev-clean')], cwd=root, check=True)
