@@ -328,7 +328,7 @@ def _clusters(groups, n:int)->list[np.ndarray]:
 def bootstrap_ci(metric_fn,            # f(y, p) -> float or dict of floats
                  y, p,                 # targets and predictions (first axis: images)
                  groups=None,          # patient id per image: resampled as clusters; None: images
-                 n:int=2000,           # resamples
+                 n_boot:int=2000,      # resamples (one name for it everywhere: `evaluate(n_boot=)`, `medimg evaluate --n-boot`)
                  alpha:float=0.05,     # 1 - confidence level
                  seed:int=0,
                 )->dict:               # estimate, low, high, n_valid (or a dict of those per metric)
@@ -339,7 +339,7 @@ def bootstrap_ci(metric_fn,            # f(y, p) -> float or dict of floats
         warnings.simplefilter('ignore', MetricWarning); warnings.simplefilter('ignore', RuntimeWarning)
         est = metric_fn(y, p)
         vals = []
-        for _ in range(n):
+        for _ in range(n_boot):
             idx = np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
             try: vals.append(metric_fn(y[idx], p[idx]))
             except ValueError: vals.append(None)  # e.g. scikit-learn's AUC on a resample with one class
@@ -393,7 +393,7 @@ def _age_band(age)->pd.Series:
 # %% ../nbs/13_calibration.ipynb #004dff28
 def _binary_block(y, p, thr, groups, n_boot, alpha, seed)->dict:
     "Metrics with patient-bootstrap CIs at `thr`, plus the point calibration measures"
-    out = bootstrap_ci(lambda a, b: fast_binary_metrics(a, b, thr), y, p, groups=groups, n=n_boot, alpha=alpha, seed=seed)
+    out = bootstrap_ci(lambda a, b: fast_binary_metrics(a, b, thr), y, p, groups=groups, n_boot=n_boot, alpha=alpha, seed=seed)
     bm = binary_metrics(y, p, thr)
     for k in ('pr_auc', 'predicted_positive_rate'): out[k] = dict(estimate=bm[k])
     out['nll'] = dict(estimate=nll(y, p))
@@ -411,7 +411,7 @@ def _subgroups(rows, y, p, thr, groups, cols, n_boot, alpha, seed)->pd.DataFrame
         for lev in sorted(vals.unique()):
             s = (vals == lev).to_numpy()
             g = None if groups is None else np.asarray(groups)[s]
-            ci = bootstrap_ci(lambda a, b: fast_binary_metrics(a, b, thr), y[s], p[s], groups=g, n=n_boot, alpha=alpha, seed=seed)
+            ci = bootstrap_ci(lambda a, b: fast_binary_metrics(a, b, thr), y[s], p[s], groups=g, n_boot=n_boot, alpha=alpha, seed=seed)
             recs.append(dict(subgroup=col, level=lev, images=int(s.sum()), patients=int(len(set(g))) if g is not None else int(s.sum()),
                              positives=int(y[s].sum()), **{f'{k}{suf}': ci[k][f] for k in ('roc_auc', 'sensitivity', 'specificity')
                                                              for suf, f in (('', 'estimate'), ('_low', 'low'), ('_high', 'high'))}))
@@ -427,7 +427,7 @@ def _multi_block(task, y, p, labels, thresholds, groups, n_boot, alpha, seed)->d
         key = 'macro_auc' if task == 'multiclass' else 'mean_auc'
         e = ece(a, b) if task == 'multiclass' else float(np.nanmean(ece(a, b)))
         return {key: m[key], 'ece': e, **({f'auc_{l}': m[f'auc_{l}'] for l in labels} if task == 'multilabel' else {})}
-    out = bootstrap_ci(f, y, p, groups=groups, n=n_boot, alpha=alpha, seed=seed)
+    out = bootstrap_ci(f, y, p, groups=groups, n_boot=n_boot, alpha=alpha, seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         m = task_metrics(task, y, p, labels)
