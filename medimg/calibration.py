@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import MetricWarning, binary_metrics, task_metrics
-from .run import EVALUATION_DIR, RunModel, load_run, model_inputs, predict_logits
+from .run import MLFLOW_DB, RunModel, load_run, model_inputs, predict_logits
 from .tracking import mlflow_client, tracking_uri
 from .utils import MedimgError, jsonable, md_table, sigmoid, softmax
 
@@ -565,7 +565,7 @@ def _threshold_kw(cc)->dict:
 
 def _log_report(run:RunModel, rep:EvaluationReport):
     "Evaluation metrics and files into the run's MLflow run (a no-op when the run was not tracked)"
-    db = Path(run.config.output_dir)/'mlflow.db'   # the tracking store of the run's output folder
+    db = Path(run.config.output_dir)/MLFLOW_DB   # the tracking store of the run's output folder
     if not run.run_id or not db.exists(): return
     import tempfile
     from mlflow.entities import Metric

@@ -98,8 +98,8 @@ def _print_run(res):
     if ex: print(f"bundle     : {ex['bundle']} (MODEL_CARD.md inside); its predictions from the raw test files, {ex['predictions'].name}, "
                  f"differ from the evaluation's by at most {ex['max_abs_diff']:.1g}")
     if res.run_id:
-        db = (Path(res.config.output_dir)/'mlflow.db').resolve()
-        print(f"tracking   : run {res.run_id}; browse with  mlflow ui --backend-store-uri sqlite:///{db}")
+        from medimg.tracking import tracking_uri
+        print(f"tracking   : run {res.run_id}; browse with  mlflow ui --backend-store-uri {tracking_uri(res.config.output_dir)}")
 
 @subcommand('demo', 'Train on the built-in synthetic DICOM dataset and report test metrics',
             args=[(('--out',), dict(default='runs', metavar='DIR', help='output folder (default: runs)')),
