@@ -12,17 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .metrics import MetricWarning, binary_metrics, task_metrics
-from .run import MLFLOW_DB, RunModel, load_run, model_inputs, predict_logits
+from .run import CALIBRATION_FILE, EVALUATION_FILE, EVALUATION_PLOT, EVALUATION_REPORT, MLFLOW_DB, RunModel, load_run, model_inputs, predict_logits
 from .tracking import mlflow_client, tracking_uri
 from .utils import MedimgError, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
 __all__ = ['CALIBRATORS', 'CalibrationError', 'Calibrator', 'TemperatureScaling', 'PlattScaling', 'IsotonicCalibration',
            'NoCalibration', 'ece', 'brier', 'nll', 'calibration_slope_intercept', 'reliability_diagram',
-           'tune_threshold', 'ppv_npv_at_prevalence', 'bootstrap_ci', 'fast_binary_metrics', 'save_calibration',
-           'load_calibration', 'EvaluationReport', 'evaluate']
+           'tune_threshold', 'ppv_npv_at_prevalence', 'adjust_prevalence', 'estimate_prevalence', 'shift_check',
+           'conformity_scores', 'ConformalSets', 'bootstrap_ci', 'fast_binary_metrics', 'save_calibration',
+           'load_calibration', 'load_conformal', 'EvaluationReport', 'evaluate']
 
 # %% ../nbs/13_calibration.ipynb #a60cd030
 class CalibrationError(MedimgError, ValueError):
@@ -318,6 +320,161 @@ def ppv_npv_at_prevalence(sensitivity:float, specificity:float, prevalence:float
     tn, fn = specificity * (1 - prevalence), (1 - sensitivity) * prevalence
     return dict(prevalence=prevalence, ppv=tp / (tp + fp) if tp + fp else float('nan'), npv=tn / (tn + fn) if tn + fn else float('nan'))
 
+# %% ../nbs/13_calibration.ipynb #6bb162fa
+def _prior_task(p, task:str|None):
+    p = np.asarray(p, np.float64)
+    if task: return p, task
+    if p.ndim == 1: return p, 'binary'
+    return p, 'multiclass' if np.allclose(p.sum(1), 1, atol=1e-6) else 'multilabel'
+
+def _as_classes(p, task:str)->np.ndarray:
+    "Class probabilities (N x C, or C for a prior); binary as [1 - p, p]"
+    p = np.asarray(p, np.float64)
+    return np.stack([1 - p, p], -1) if task == 'binary' else p
+
+def adjust_prevalence(probs,               # calibrated probabilities: N (binary), N x C (multiclass) or N x K (multi-label)
+                      from_prev,           # the prevalence they were calibrated under (a float, or one per class / label)
+                      to_prev,             # the prevalence of the population they are for
+                      task:str|None=None,  # default: N -> binary; rows summing to 1 -> multiclass; else multi-label
+                     )->np.ndarray:
+    "Probabilities for a population with prevalence `to_prev`: Bayes' rule on the odds (the identity when the two are equal)"
+    p, task = _prior_task(probs, task)
+    if task == 'multilabel':
+        f, t = np.broadcast_to(from_prev, p.shape[1]), np.broadcast_to(to_prev, p.shape[1])
+        return np.stack([adjust_prevalence(p[:, j], f[j], t[j], 'binary') for j in range(p.shape[1])], 1)
+    f, t = _as_classes(from_prev, task), _as_classes(to_prev, task)
+    if (f <= 0).any() or (t <= 0).any(): raise CalibrationError(f"prevalences must be in (0, 1): from {from_prev}, to {to_prev}")
+    w = _as_classes(p, task) * (t / f)
+    out = w / w.sum(-1, keepdims=True)
+    return out[:, 1] if task == 'binary' else out
+
+# %% ../nbs/13_calibration.ipynb #f1057a54
+def _em_prior(P:np.ndarray, prior:np.ndarray, max_iter:int, tol:float)->tuple[np.ndarray, int]:
+    q = prior.copy()
+    for it in range(1, max_iter + 1):
+        w = P * (q / prior); q_new = (w / w.sum(1, keepdims=True)).mean(0)
+        if np.abs(q_new - q).max() < tol: return q_new, it
+        q = q_new
+    warnings.warn(f"EM prevalence estimate did not converge in {max_iter} iterations", stacklevel=3)
+    return q, max_iter
+
+def estimate_prevalence(probs,                 # probabilities of the new, unlabelled images (as in `adjust_prevalence`)
+                        train_prevalence,      # the prevalence `probs` are calibrated under (float, or one per class / label)
+                        method:str='em',       # 'em' (calibrated probabilities) or 'bbse' (needs `valid`)
+                        valid=None,            # (y, probs) of the validation split, for 'bbse'
+                        threshold:float=0.5,   # the decision threshold of 'bbse' (binary, multi-label); multiclass uses argmax
+                        task:str|None=None,
+                        max_iter:int=10_000, tol:float=1e-10,
+                       ):                      # a float (binary), one per class (multiclass) or per label (multi-label)
+    "The prevalence of the population `probs` come from, by EM (Saerens et al. 2002) or black-box shift estimation (Lipton et al. 2018)"
+    p, task = _prior_task(probs, task)
+    if task == 'multilabel':
+        tp = np.broadcast_to(train_prevalence, p.shape[1])
+        cols = [None if valid is None else (np.asarray(valid[0])[:, j], np.asarray(valid[1])[:, j]) for j in range(p.shape[1])]
+        return np.array([estimate_prevalence(p[:, j], tp[j], method, cols[j], threshold, 'binary', max_iter, tol) for j in range(p.shape[1])])
+    prior = _as_classes(train_prevalence, task)
+    if method == 'em': q = _em_prior(_as_classes(p, task), prior, max_iter, tol)[0]
+    elif method == 'bbse':
+        if valid is None: raise CalibrationError("method='bbse' needs valid=(y, probs) of the validation split")
+        yv, pv = np.asarray(valid[0]).astype(int), np.asarray(valid[1], np.float64)
+        hard = lambda a: (a >= threshold).astype(int) if task == 'binary' else a.argmax(1)
+        C = np.zeros((len(prior), len(prior))); np.add.at(C, (hard(pv), yv), 1 / len(yv))
+        mu = np.bincount(hard(p), minlength=len(prior)) / len(p)
+        w = np.linalg.lstsq(C, mu, rcond=None)[0]
+        q = np.clip(w * np.bincount(yv, minlength=len(prior)) / len(yv), 0, None); q = q / q.sum()
+    else: raise CalibrationError(f"method={method!r}: use 'em' or 'bbse'")
+    return float(q[1]) if task == 'binary' else q
+
+# %% ../nbs/13_calibration.ipynb #08af96ea
+def _mixture_ks(s:np.ndarray, q:float, s0:np.ndarray, s1:np.ndarray)->float:
+    "Kolmogorov-Smirnov distance between the scores `s` and the mixture q F1 + (1 - q) F0 of the class-conditional scores `s1`, `s0`"
+    grid = np.sort(s)
+    F = lambda ref: np.searchsorted(np.sort(ref), grid, side='right') / len(ref)
+    Fm, Ft = q * F(s1) + (1 - q) * F(s0), np.arange(1, len(grid) + 1) / len(grid)
+    return float(max(np.abs(Ft - Fm).max(), np.abs(Ft - 1 / len(grid) - Fm).max()))
+
+def shift_check(probs,                  # calibrated probabilities of a batch from a new site (binary)
+                valid_y, valid_probs,   # the validation split's targets and calibrated probabilities
+                threshold:float=0.5,    # decision threshold for BBSE
+                alpha:float=0.01,       # significance level of the mixture test
+                max_gap:float=0.1,      # largest accepted |EM - BBSE|
+                n_boot:int=200, min_images:int=200, seed:int=0,
+               )->dict:
+    "Is the batch explained by a prevalence change alone? EM and BBSE estimates, the mixture KS test, and a verdict"
+    p, yv, pv = np.asarray(probs, np.float64), np.asarray(valid_y).astype(int), np.asarray(valid_probs, np.float64)
+    n, pi = len(p), float(yv.mean())
+    if n < min_images:
+        return dict(n=n, enough=False, label_shift_only=None, message=f"{n} images: a prevalence estimate needs at least {min_images} from one site")
+    em, bb = estimate_prevalence(p, pi), estimate_prevalence(p, pi, 'bbse', valid=(yv, pv), threshold=threshold)
+    s0, s1 = pv[yv == 0], pv[yv == 1]
+    ks, rng, null = _mixture_ks(p, em, s0, s1), np.random.default_rng(seed), []
+    for _ in range(n_boot):
+        k = rng.binomial(n, em); sb = np.r_[rng.choice(s1, k), rng.choice(s0, n - k)]
+        null.append(_mixture_ks(sb, estimate_prevalence(sb, pi, tol=1e-8), s0, s1))
+    p_ks = float((np.array(null) >= ks).mean())
+    ok = p_ks >= alpha and abs(em - bb) <= max_gap
+    why = [f"the scores are not a mixture of validation's classes (KS {ks:.3f}, p {p_ks:.3f})"] * (p_ks < alpha) + \
+          [f"EM ({em:.3f}) and BBSE ({bb:.3f}) disagree by more than {max_gap}"] * (abs(em - bb) > max_gap)
+    return dict(n=n, enough=True, validation_prevalence=pi, em=em, bbse=bb, ks=ks, p_value=p_ks, label_shift_only=ok,
+                message=(f"consistent with a prevalence change alone (estimated {em:.3f}, validation {pi:.3f})" if ok else
+                         "not explained by a prevalence change: " + '; '.join(why) + ". The validation calibrator cannot be trusted here: "
+                         "recalibrate on a labelled sample from this site"))
+
+# %% ../nbs/13_calibration.ipynb #66e3a065
+def conformity_scores(probs,            # N (binary: positive class) or N x C probabilities
+                      score:str='lac',  # 'lac' (1 - p_k) or 'aps' (the mass of the labels at least as likely as k)
+                     )->np.ndarray:     # N x C nonconformity of each label
+    "Nonconformity of every label of every image (higher: less plausible)"
+    P = _as_classes(probs, 'binary' if np.ndim(probs) == 1 else 'multiclass')
+    if score == 'lac': return 1 - P
+    if score == 'aps': return (P[:, None, :] * (P[:, None, :] >= P[:, :, None])).sum(-1)
+    raise CalibrationError(f"score={score!r}: use 'lac' or 'aps'")
+
+class ConformalSets:
+    "Split conformal prediction sets fitted on validation probabilities: `fit(probs, y, groups)`, `p_values(probs)`, `predict(probs)`"
+    def __init__(self, alpha:float=0.1, score:str='lac', mondrian:bool=True): self.alpha, self.score, self.mondrian = alpha, score, mondrian
+    def __repr__(self): return f"ConformalSets(alpha={self.alpha}, score={self.score!r}, mondrian={self.mondrian})"
+
+    def fit(self, probs, y, groups=None, seed:int=0):
+        "Calibrate on validation `probs` and class indices `y`; with `groups`, one image per group"
+        y, S = np.asarray(y).astype(int), conformity_scores(probs, self.score)
+        idx = np.arange(len(y))
+        if groups is not None:
+            g, rng = np.asarray(groups), np.random.default_rng(seed)
+            idx = np.array(sorted(rng.choice(np.flatnonzero(g == v)) for v in np.unique(g)))
+        s, yy = S[idx, y[idx]], y[idx]
+        keys = range(S.shape[1]) if self.mondrian else [None]
+        self.cal = {k: np.sort(s[yy == k]) if k is not None else np.sort(s) for k in keys}
+        small = [k for k, v in self.cal.items() if len(v) < 1 / self.alpha - 1]
+        if small: raise CalibrationError(f"too few calibration images for alpha={self.alpha}: class(es) {small} have fewer than {int(np.ceil(1 / self.alpha - 1))}")
+        self.n_classes, self.n_calibration = S.shape[1], len(idx)
+        return self
+
+    def p_values(self, probs)->np.ndarray:
+        "N x C conformal p-values: (1 + calibration scores >= the label's score) / (n + 1)"
+        S = conformity_scores(probs, self.score)
+        cal = lambda k: self.cal[k if self.mondrian else None]
+        return np.stack([(len(cal(k)) - np.searchsorted(cal(k), S[:, k], side='left') + 1) / (len(cal(k)) + 1) for k in range(S.shape[1])], 1)
+
+    def predict(self, probs)->np.ndarray:
+        "N x C booleans: the labels in each image's prediction set"
+        return self.p_values(probs) >= self.alpha
+
+# %% ../nbs/13_calibration.ipynb #ce8868f3
+@patch
+def to_dict(self:ConformalSets)->dict:
+    "Plain data for a bundle: the level, the score, and the sorted calibration scores of each class"
+    return dict(alpha=self.alpha, score=self.score, mondrian=self.mondrian, n_classes=self.n_classes, n_calibration=self.n_calibration,
+                calibration_scores={str(k): v.tolist() for k, v in self.cal.items()})
+
+@patch(cls_method=True)
+def from_dict(cls:ConformalSets, d:dict)->ConformalSets:
+    "The sets `to_dict` wrote"
+    cs = cls(d['alpha'], d['score'], d['mondrian'])
+    cs.cal = {(None if k == 'None' else int(k)): np.asarray(v, np.float64) for k, v in d['calibration_scores'].items()}
+    cs.n_classes, cs.n_calibration = d['n_classes'], d['n_calibration']
+    return cs
+
 # %% ../nbs/13_calibration.ipynb #3d0297f1
 def _clusters(groups, n:int)->list[np.ndarray]:
     "Row indices of each patient (each row its own cluster when `groups` is None)"
@@ -365,15 +522,20 @@ def fast_binary_metrics(y, p, threshold:float)->dict:
                 brier=float(np.mean((p - y) ** 2)), ece=_calib_error(p, y, 15, 'uniform', 'l1'))
 
 # %% ../nbs/13_calibration.ipynb #0cdf9100
-def save_calibration(path, calibrator:Calibrator, thresholds:dict|None)->Path:
-    "The calibrator and the operating point(s) in one small JSON file"
-    d = dict(calibrator=json.loads(calibrator.to_json()), thresholds=thresholds)
+def save_calibration(path, calibrator:Calibrator, thresholds:dict|None, conformal:ConformalSets|None=None)->Path:
+    "The calibrator, the operating point(s) and the conformal prediction sets in one small JSON file"
+    d = dict(calibrator=json.loads(calibrator.to_json()), thresholds=thresholds, conformal=conformal.to_dict() if conformal is not None else None)
     Path(path).write_text(json.dumps(d, indent=1) + '\n'); return Path(path)
 
 def load_calibration(path)->tuple[Calibrator, dict|None]:
     "(calibrator, thresholds) from `save_calibration`'s file"
     d = json.loads(Path(path).read_text())
     return Calibrator.from_json(json.dumps(d['calibrator'])), d['thresholds']
+
+def load_conformal(path)->ConformalSets|None:
+    "The prediction sets in `save_calibration`'s file (None when it has none)"
+    c = json.loads(Path(path).read_text()).get('conformal')
+    return ConformalSets.from_dict(c) if c else None
 
 # %% ../nbs/13_calibration.ipynb #d4b9eb9b
 def _split_preds(run:RunModel, df:pd.DataFrame|None, split:str):
@@ -451,6 +613,10 @@ class EvaluationReport:
     n_boot: int; alpha: float; source: str
     y: np.ndarray = field(repr=False, default=None); p_raw: np.ndarray = field(repr=False, default=None)
     p_cal: np.ndarray = field(repr=False, default=None); groups: np.ndarray|None = field(repr=False, default=None)
+    shift: dict|None = None       # binary: the evaluated data's prevalence (estimated and true), the shift check, adjusted calibration
+    conformal: dict|None = None   # the prediction sets fitted on validation: coverage per class, set size, referral rate
+    conformal_sets: object = field(repr=False, default=None)   # the fitted `ConformalSets` (what the bundle stores)
+    warnings: list = field(default_factory=list)   # what a reviewer must not miss (calibration that made things worse, a shifted site)
 
     def table(self, keys=None)->pd.DataFrame:
         "Before/after metrics with intervals as a DataFrame"
@@ -459,19 +625,24 @@ class EvaluationReport:
         return pd.DataFrame({'uncalibrated': [fmt(self.before.get(k)) for k in keys], f'calibrated ({self.calibrator.method})': [fmt(self.after.get(k)) for k in keys]}, index=keys)
 
 # %% ../nbs/13_calibration.ipynb #0356df19
-def _report_dict(self:EvaluationReport)->dict:
+@patch
+def to_dict(self:EvaluationReport)->dict:
+    "The report as plain JSON-ready data (NaN as None)"
     return jsonable(dict(task=self.task, labels=self.labels, split=self.split, source=self.source, n_images=self.n_images,
                           n_patients=self.n_patients, prevalence=self.prevalence, calibrator=json.loads(self.calibrator.to_json()),
                           thresholds=self.thresholds, thresholds_uncalibrated=self.thresholds_uncalibrated, interval=dict(
                               kind='percentile bootstrap, resampling patients' if self.groups is not None else 'percentile bootstrap, resampling images',
                               level=1 - self.alpha, resamples=self.n_boot),
                           before=self.before, after=self.after, naive_threshold_0_5=self.naive, deployment=self.deployment,
-                          subgroups=self.subgroups.to_dict(orient='records')))
-EvaluationReport.to_dict = _report_dict
-EvaluationReport.to_json = lambda self: json.dumps(self.to_dict(), indent=1)
+                          subgroups=self.subgroups.to_dict(orient='records'), shift=self.shift, conformal=self.conformal, warnings=self.warnings))
+@patch
+def to_json(self:EvaluationReport)->str:
+    "`to_dict` as indented JSON (what `evaluation.json` holds)"
+    return json.dumps(self.to_dict(), indent=1)
 
 # %% ../nbs/13_calibration.ipynb #06bcfde2
-def _to_markdown(self:EvaluationReport)->str:
+@patch
+def to_markdown(self:EvaluationReport)->str:
     "The report as Markdown (for the model card, a pull request or a reviewer)"
     lv = f"{100 * (1 - self.alpha):.0f}%"
     L = [f"# Evaluation: {self.split} ({self.source})", '',
@@ -484,7 +655,24 @@ def _to_markdown(self:EvaluationReport)->str:
         goal = f"target {t['method']} {t['target']}" if t['target'] is not None else t['method']
         L += [f"- operating point: threshold {t['threshold']:.4g} on calibrated probabilities ({goal}, chosen on validation: "
               f"sensitivity {t['sensitivity']:.3f}, specificity {t['specificity']:.3f})"]
+    L += [f"- **warning:** {w}" for w in self.warnings]
     L += ['', '## Metrics before and after calibration', '', md_table(self.table().rename_axis('metric')), '']
+    if self.shift:
+        s, c = self.shift, self.shift['check']
+        L += ['## Prevalence and shift', '', f"Validation prevalence {s['validation_prevalence']:.3f}; this data's true prevalence {s['true_prevalence']:.3f}" +
+              (f", estimated without labels {c['em']:.3f} (EM) and {c['bbse']:.3f} (BBSE). Shift check: {c['message']}." if c['enough'] else f". Shift check: {c['message']}."), '']
+        if s.get('adjusted'):
+            a = s['adjusted']
+            L += [f"Probabilities adjusted to prevalence {s['used']:.3f} ({s['source']}): ECE {a['ece']:.3f}, Brier {a['brier']:.3f}, NLL {a['nll']:.3f} "
+                  f"(calibrated, unadjusted: ECE {self.after['ece']['estimate']:.3f}). Decisions keep the score threshold, so sensitivity and specificity are unchanged.", '']
+    if self.conformal and 'error' in self.conformal: L += ['## Prediction sets', '', f"Not computed: {self.conformal['error']}.", '']
+    elif self.conformal:
+        c = self.conformal
+        L += ['## Prediction sets', '', f"Split conformal sets at alpha {c['alpha']} ({c['score']}, class-conditional, calibrated on {c['n_calibration']} validation images, "
+              f"one per patient): the set holds the true label with probability at least {1 - c['alpha']:.2f} for each class.", '',
+              md_table(pd.DataFrame([dict(label=k, coverage=round(v, 3)) for k, v in c['coverage_per_class'].items()]), index=False), '',
+              f"Here: coverage {c['coverage']:.3f}, mean set size {c['mean_set_size']:.2f}, referred (a set that is not a single label) {c['referral_rate']:.1%} "
+              f"of images; at validation {c['validation_referral_rate']:.1%}.", '']
     if self.naive:
         L += [f"At the default threshold 0.5 the uncalibrated model would have had sensitivity {self.naive['sensitivity']:.3f} and specificity "
               f"{self.naive['specificity']:.3f}, calling {self.naive['predicted_positive_rate']:.1%} of images positive.", '']
@@ -497,7 +685,6 @@ def _to_markdown(self:EvaluationReport)->str:
         L += ['## Subgroups', '', f'At the operating point above; n/a where a subgroup has no positives or no negatives.', '', md_table(t, index=False), '',
               'Small subgroups have wide intervals; a difference between subgroups is only evidence when the intervals allow it.', '']
     return '\n'.join(L)
-EvaluationReport.to_markdown = _to_markdown
 
 # %% ../nbs/13_calibration.ipynb #a9506ac3
 def _roc_band(y, p, groups, n:int=300, alpha:float=0.05, seed:int=0):
@@ -515,7 +702,8 @@ def _roc_band(y, p, groups, n:int=300, alpha:float=0.05, seed:int=0):
     lo, hi = np.percentile(np.array(curves), [100 * alpha / 2, 100 * (1 - alpha / 2)], axis=0)
     return grid, lo, hi
 
-def _plot(self:EvaluationReport):
+@patch
+def plot(self:EvaluationReport):
     "ROC with its CI band and the operating point, PR curve, confusion matrix at the operating point, reliability before/after"
     import matplotlib.pyplot as plt
     from sklearn.metrics import precision_recall_curve, roc_curve
@@ -542,21 +730,54 @@ def _plot(self:EvaluationReport):
     for ax in axs: ax.title.set_fontsize(10)
     fig.tight_layout()
     return fig
-EvaluationReport.plot = _plot
 
 # %% ../nbs/13_calibration.ipynb #0647b04d
-def _save(self:EvaluationReport, dest)->Path:
+@patch
+def save(self:EvaluationReport, dest)->Path: # folder to write (created)
     "Write evaluation.json, EVALUATION.md, evaluation.png and calibration.json into `dest`"
     import matplotlib.pyplot as plt
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    (dest/'evaluation.json').write_text(self.to_json() + '\n')
-    (dest/'EVALUATION.md').write_text(self.to_markdown())
-    fig = self.plot(); fig.savefig(dest/'evaluation.png', dpi=100, bbox_inches='tight'); plt.close(fig)
-    save_calibration(dest/'calibration.json', self.calibrator, self.thresholds)
+    (dest/EVALUATION_FILE).write_text(self.to_json() + '\n')
+    (dest/EVALUATION_REPORT).write_text(self.to_markdown())
+    fig = self.plot(); fig.savefig(dest/EVALUATION_PLOT, dpi=100, bbox_inches='tight'); plt.close(fig)
+    save_calibration(dest/CALIBRATION_FILE, self.calibrator, self.thresholds, self.conformal_sets)
     return dest
-EvaluationReport.save = _save
 
 # %% ../nbs/13_calibration.ipynb #e361b2c1
+def _shift_block(y, p, yv, pv, threshold:float, prevalence, seed:int)->dict:
+    "The evaluated data's prevalence (validation's, the truth, the estimates without labels), the shift check, and calibration after adjustment"
+    pi = float(np.mean(yv))
+    check = shift_check(p, yv, pv, threshold=threshold, seed=seed)
+    out = dict(validation_prevalence=pi, true_prevalence=float(np.mean(y)), check=check, used=None, source=None, adjusted=None)
+    if prevalence == 'auto':
+        if check['enough'] and check['label_shift_only']: out.update(used=check['em'], source='EM estimate')
+    elif prevalence is not None: out.update(used=float(prevalence), source='given')
+    if out['used'] is not None:
+        pa = adjust_prevalence(p, pi, out['used'])
+        out['adjusted'] = dict(ece=ece(y, pa), brier=brier(y, pa), nll=nll(y, pa))
+    return out
+
+def _conformal_block(run, cc, calibrator, zv, yv, vrows, p, y, seed:int)->tuple[dict, ConformalSets]:
+    "Class-conditional prediction sets fitted on the calibrated validation probabilities (one image per patient), scored on the evaluated data"
+    pv = calibrator.predict_proba(zv)
+    g = vrows.patient_id.astype(str).to_numpy() if 'patient_id' in vrows else None
+    try: cs = ConformalSets(cc.conformal_alpha, cc.conformal_score, mondrian=True).fit(pv, yv, groups=g, seed=seed)
+    except CalibrationError as e: return dict(alpha=cc.conformal_alpha, error=str(e)), None
+    sets, yi = cs.predict(p), np.asarray(y).astype(int)
+    hit = sets[np.arange(len(yi)), yi]
+    names = run.labels
+    return dict(alpha=cs.alpha, score=cs.score, mondrian=True, n_calibration=cs.n_calibration, coverage=float(hit.mean()),
+                coverage_per_class={names[k]: float(hit[yi == k].mean()) if (yi == k).any() else None for k in range(len(names))},
+                mean_set_size=float(sets.sum(1).mean()), referral_rate=float((sets.sum(1) != 1).mean()),
+                validation_referral_rate=float((cs.predict(pv).sum(1) != 1).mean())), cs
+
+def _warnings(before:dict, after:dict, shift:dict|None)->list[str]:
+    "What calibration did wrong on the evaluated data, and a site the shift check flags"
+    w = [f"calibration made {k} worse on this data ({before[k]['estimate']:.3f} -> {after[k]['estimate']:.3f}); the calibrator fitted on "
+         "validation does not carry over" for k in ('ece', 'brier') if k in before and k in after and after[k]['estimate'] > before[k]['estimate']]
+    if shift and shift['check'].get('label_shift_only') is False: w.append(shift['check']['message'])
+    return w
+
 def _threshold_kw(cc)->dict:
     "tune_threshold arguments from a `CalibrationConfig`"
     return dict(target_sensitivity=cc.target_sensitivity if cc.threshold == 'sensitivity' else None,
@@ -576,7 +797,7 @@ def _log_report(run:RunModel, rep:EvaluationReport):
     with tempfile.TemporaryDirectory() as d: c.log_artifacts(run.run_id, str(rep.save(Path(d))), f'evaluation-{rep.split}')
 
 # %% ../nbs/13_calibration.ipynb #38f1a525
-def evaluate(source,                          # a `TrainResult` or a run folder
+def evaluate(run,                             # a `TrainResult`, `RunModel` or run folder
              df:pd.DataFrame|None=None,       # an external manifest (external validation); default: the run's own split
              split:str='test',                # the run's split to evaluate (the name of the data when `df` is given)
              calibrator:Calibrator|None=None, # fitted calibrator; default: `calibration.method` of the run's config, fitted on validation
@@ -585,10 +806,11 @@ def evaluate(source,                          # a `TrainResult` or a run folder
              alpha:float|None=None,           # 1 - confidence level; default `calibration.alpha`
              seed:int=0,
              prevalences=(0.01, 0.05, 0.1),   # deployment prevalences for PPV and NPV
+             prevalence='auto',               # binary: the prevalence to adjust to: 'auto' (EM estimate, when the shift check allows it), a float, or None
              log:bool=True,                   # log to the run's MLflow run when it has one
             )->EvaluationReport:
     "Calibrate on validation, choose the operating point there, and report the evaluation split with patient-level CIs"
-    run = load_run(source)
+    run = load_run(run)
     cc = run.config.calibration
     n_boot, alpha = n_boot or cc.n_bootstrap, alpha or cc.alpha
     if df is not None and split == 'test': split = 'external'
@@ -603,7 +825,7 @@ def evaluate(source,                          # a `TrainResult` or a run folder
     z, y, rows = _split_preds(run, df, split)
     groups = rows.patient_id.astype(str).to_numpy() if 'patient_id' in rows else None
     p_raw, p_cal = raw.predict_proba(z), calibrator.predict_proba(z)
-    naive, deploy, sub, prev = None, [], pd.DataFrame(), None
+    naive, deploy, sub, prev, shift = None, [], pd.DataFrame(), None, None
     if run.task == 'binary':
         before = _binary_block(y, p_raw, thr_raw['threshold'], groups, n_boot, alpha, seed)
         after = _binary_block(y, p_cal, thr['threshold'], groups, n_boot, alpha, seed)
@@ -614,11 +836,13 @@ def evaluate(source,                          # a `TrainResult` or a run folder
         se, sp = after['sensitivity']['estimate'], after['specificity']['estimate']
         deploy = [ppv_npv_at_prevalence(se, sp, q) for q in (*prevalences, prev)]
         sub = _subgroups(rows, y, p_cal, thr['threshold'], groups, subgroups, n_boot, alpha, seed)
+        shift = _shift_block(y, p_cal, yv, calibrator.predict_proba(zv), thr['threshold'], prevalence, seed)
     else:
         before = _multi_block(run.task, y, p_raw, run.labels, thr_raw, groups, n_boot, alpha, seed)
         after = _multi_block(run.task, y, p_cal, run.labels, thr, groups, n_boot, alpha, seed)
+    conf, cset = _conformal_block(run, cc, calibrator, zv, yv, vrows, p_cal, y, seed) if run.task != 'multilabel' and cc.conformal_alpha else (None, None)
     rep = EvaluationReport(run.task, run.labels, split, len(y), int(len(set(groups))) if groups is not None else None, prev, calibrator,
                            thr, thr_raw, before, after, naive, deploy, sub, n_boot, alpha, str(run.run_dir.name),
-                           y=y, p_raw=p_raw, p_cal=p_cal, groups=groups)
+                           y=y, p_raw=p_raw, p_cal=p_cal, groups=groups, shift=shift, conformal=conf, conformal_sets=cset, warnings=_warnings(before, after, shift))
     if log: _log_report(run, rep)
     return rep

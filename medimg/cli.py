@@ -68,6 +68,14 @@ def _config(args)->int:
     return 0
 
 # %% ../nbs/17_cli.ipynb #c6978432
+def _prevalence_arg(s:str):
+    "argparse type of --prevalence: 'auto' or a number in (0, 1)"
+    if s == 'auto': return s
+    try: q = float(s)
+    except ValueError: q = -1
+    if not 0 < q < 1: raise argparse.ArgumentTypeError(f"{s!r}: give a prevalence in (0, 1) or 'auto'")
+    return q
+
 def _print_evaluation(rep):
     "The before/after calibration table and the operating point"
     t = rep.thresholds
@@ -79,6 +87,7 @@ def _print_evaluation(rep):
 
 def _print_run(res):
     "Metrics and where everything went, for a `TrainResult` (train) or a `DemoResult` (demo)"
+    from medimg.run import CAM_GRID_FILE, EVALUATION_DIR, EVALUATION_REPORT, EXPLAIN_DIR, MODEL_CARD_FILE, PLOTS_DIR, SUMMARY_FILE
     from medimg.training import summary_table
     ev, loc, ex = (getattr(res, k, None) for k in ('evaluation', 'localization', 'export'))
     res = getattr(res, 'training', res)
@@ -86,16 +95,16 @@ def _print_run(res):
     if ev is not None: print(); _print_evaluation(ev)
     print(f"\nrun folder : {res.run_dir}")
     print(f"checkpoint : {res.best_checkpoint or 'none (the monitored metric never improved)'}")
-    print(f"plots      : {res.run_dir/'plots'}")
-    print(f"summary    : {res.run_dir/'summary.json'}")
-    if ev is not None: print(f"evaluation : {res.run_dir/'evaluation'/'EVALUATION.md'}")
+    print(f"plots      : {res.run_dir/PLOTS_DIR}")
+    print(f"summary    : {res.run_dir/SUMMARY_FILE}")
+    if ev is not None: print(f"evaluation : {res.run_dir/EVALUATION_DIR/EVALUATION_REPORT}")
     if loc:
-        print(f"explain    : {res.run_dir/'explain'/'cam_grid.png'}; {loc['method']} pointing game {loc['pointing_game']:.2f} "
+        print(f"explain    : {res.run_dir/EXPLAIN_DIR/CAM_GRID_FILE}; {loc['method']} pointing game {loc['pointing_game']:.2f} "
               f"(randomised weights {loc['pointing_game_random_model']:.2f}, chance {loc['chance']:.3f}, {loc['images']} lesions)")
         if 'prob_lesion_removed' in loc:
             print(f"             lesion removed: mean probability {loc['prob']:.2f} -> {loc['prob_lesion_removed']:.2f} "
                   f"(same shape removed elsewhere: {loc['prob_control_removed']:.2f})")
-    if ex: print(f"bundle     : {ex['bundle']} (MODEL_CARD.md inside); its predictions from the raw test files, {ex['predictions'].name}, "
+    if ex: print(f"bundle     : {ex['bundle']} ({MODEL_CARD_FILE} inside); its predictions from the raw test files, {ex['predictions'].name}, "
                  f"differ from the evaluation's by at most {ex['max_abs_diff']:.1g}")
     if res.run_id:
         from medimg.tracking import tracking_uri
@@ -135,12 +144,38 @@ def _train(args)->int:
 def _evaluate(args)->int:
     from medimg.calibration import evaluate
     from medimg.data import read_manifest
+    from medimg.run import EVALUATION_DIR, EVALUATION_REPORT
     df = read_manifest(args.data) if args.data else None
     rep = evaluate(args.run, df=df, split=args.split, n_boot=args.n_boot)
-    out = Path(args.out) if args.out else Path(args.run)/('evaluation' if df is None else f'evaluation-{Path(args.data).stem}')
+    out = Path(args.out) if args.out else Path(args.run)/(EVALUATION_DIR if df is None else f'{EVALUATION_DIR}-{Path(args.data).stem}')
     rep.save(out)
     _print_evaluation(rep)
-    print(f"\nreport     : {out/'EVALUATION.md'}")
+    print(f"\nreport     : {out/EVALUATION_REPORT}")
+    return 0
+
+# %% ../nbs/17_cli.ipynb #acee8571
+@subcommand('medmnist', 'Train, calibrate, evaluate and export on a MedMNIST .npz with its official splits',
+            args=[(('npz',), dict(metavar='NPZ', help='a MedMNIST v2 .npz file (train and val; test when it has one)')),
+                  (('--out',), dict(default='runs', metavar='DIR', help='output folder for the PNGs, the run and MLflow (default: runs)')),
+                  (('--flag',), dict(help='the MedMNIST dataset, e.g. pneumoniamnist (default: from the file name)')),
+                  (('--no-export',), dict(action='store_true', help='do not write the bundle')),
+                  (('--quiet',), dict(action='store_true', help='no progress bars')),
+                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='dotted overrides on top of the MedMNIST recipe, e.g. train.epochs=5'))],
+            description='MedMNIST adapter -> train on train -> calibrate on val -> evaluate on test (with its prevalence and a shift check) '
+                        '-> export; the numbers go into summary.json under "medmnist".')
+def _medmnist(args)->int:
+    from medimg.pipeline import medmnist
+    from medimg.run import SUMMARY_FILE
+    r = medmnist(args.npz, args.out, args.overrides, flag=args.flag, quiet=args.quiet, export=not args.no_export)
+    _print_run(r)
+    s = r.summary.get('test')
+    if s and 'prevalence' in s:
+        pv = s['prevalence']
+        print(f"prevalence : validation {pv['validation']:.3f}, test {pv['true']:.3f}" +
+              (f", estimated without labels {pv['estimated_em']:.3f} (EM)" if pv['estimated_em'] is not None else '') + f"; {pv['message']}")
+    for w in (s or {}).get('warnings', []): print(f"warning    : {w}")
+    if r.bundle: print(f"bundle     : {r.bundle}")
+    print(f"numbers    : {r.run_dir/SUMMARY_FILE} (under 'medmnist')")
     return 0
 
 # %% ../nbs/17_cli.ipynb #16fd4308
@@ -154,13 +189,14 @@ def _evaluate(args)->int:
                         'the preprocessing spec, calibrator, operating point, labels, metrics, MODEL_CARD.md and checksums.sha256.')
 def _export(args)->int:
     from medimg.export import ExportError, export_bundle
-    try: dest = export_bundle(args.run, Path(args.out) if args.out else Path(args.run)/'bundle', formats=args.format,
+    from medimg.run import BUNDLE_DIR, BUNDLE_FILE, MODEL_CARD_FILE
+    try: dest = export_bundle(args.run, Path(args.out) if args.out else Path(args.run)/BUNDLE_DIR, formats=args.format,
                               quantize=args.quantize, overwrite=args.overwrite)
     except (ExportError, FileExistsError, ValueError) as e: print(f'medimg export: error: {e}', file=sys.stderr); return 2
-    meta = json.loads((dest/'bundle.json').read_text()); v = meta['onnx_verification']
+    meta = json.loads((dest/BUNDLE_FILE).read_text()); v = meta['onnx_verification']
     print(f"bundle     : {dest} ({meta['precision']}, opset {meta['opset']})")
     print(f"verified   : ONNX Runtime vs PyTorch, max |logit difference| {v['max_abs_diff_logits']:.2g} on {v['images']} validation images")
-    print(f"model card : {dest/'MODEL_CARD.md'}")
+    print(f"model card : {dest/MODEL_CARD_FILE}")
     print(f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
     return 0
 
@@ -171,6 +207,7 @@ def _export(args)->int:
                   (('--out',), dict(dest='csv', help=argparse.SUPPRESS)),   # the name of earlier releases
                   (('--backend',), dict(default='onnx', choices=('onnx', 'torch'), help='onnx (default) or torch (needs weights.safetensors)')),
                   (('--bs',), dict(type=int, default=32, help='images per model call (default: 32)')),
+                  (('--prevalence',), dict(metavar='Q|auto', type=_prevalence_arg, help="binary: add prob_adjusted for the site's prevalence Q, or 'auto' to estimate it from the inputs")),
                   (('--quiet',), dict(action='store_true', help='no progress bar'))],
             description='Verifies the bundle checksums, reads each file through the bundle\'s preprocessing, and writes one row per input; '
                         'unreadable files are listed with the reason in the error column (exit code 1 if there are any).')
@@ -178,7 +215,12 @@ def _predict(args)->int:
     from medimg.export import BundleError, Predictor, expand_inputs
     try: p = Predictor.load(args.bundle, backend=args.backend)
     except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
-    df = p.predict(expand_inputs(args.inputs), bs=args.bs, progress=not args.quiet)
+    prev = args.prevalence
+    df = p.predict(expand_inputs(args.inputs), bs=args.bs, progress=not args.quiet, prevalence=prev)
+    if prev is not None:
+        info = df.attrs['prevalence']
+        print(f"prevalence: {info['used']:.3f} ({info['source']}; validation {info['validation_prevalence']:.3f}, {info['images']} images)" if info['used'] is not None
+              else f"prevalence: not adjusted: {info['message']}", file=sys.stderr)
     bad = int(df.error.notna().sum())
     if args.csv: df.to_csv(args.csv, index=False)
     else: df.to_csv(sys.stdout, index=False)
@@ -186,6 +228,27 @@ def _predict(args)->int:
     print(f"predicted {len(df) - bad} of {len(df)} images{pos}" + (f"; {bad} unreadable (see the error column)" if bad else '') +
           (f"; written to {args.csv}" if args.csv else ''), file=sys.stderr)
     return 1 if bad else 0
+
+# %% ../nbs/17_cli.ipynb #e7859049
+@subcommand('recalibrate', "A new bundle version calibrated on a labelled sample from a site (the same model, the same decisions)",
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),
+                  (('--data',), dict(required=True, metavar='CSV', help="the site's labelled images: a CSV with path and label columns (paths relative to it)")),
+                  (('--out',), dict(required=True, metavar='DIR', help='the new bundle folder')),
+                  (('--method',), dict(default='platt', choices=('platt', 'temperature', 'isotonic'), help='calibrator (default: platt)')),
+                  (('--min-per-class',), dict(type=int, default=30, metavar='N', help='fewest labelled images of each class accepted (default: 30)')),
+                  (('--overwrite',), dict(action='store_true', help='replace an existing folder'))],
+            description='For a site where the shift check says the validation calibrator cannot be trusted: fits a calibrator on the '
+                        "site's labelled sample, carries the threshold through the same raw score, refits the prediction sets, and writes a verified bundle.")
+def _recalibrate(args)->int:
+    from medimg.export import expand_inputs, recalibrate
+    from medimg.run import BUNDLE_FILE
+    df = expand_inputs([args.data])
+    if 'label' not in df.columns: print(f"medimg recalibrate: error: {args.data} has no 'label' column", file=sys.stderr); return 2
+    dest = recalibrate(args.bundle, df, args.out, method=args.method, min_per_class=args.min_per_class, overwrite=args.overwrite)
+    r = json.loads((Path(dest)/BUNDLE_FILE).read_text())['recalibrated']
+    print(f"bundle     : {dest} (version {json.loads((Path(dest)/BUNDLE_FILE).read_text())['version']}, {r['method']} on {r['site_images']} site images {r['site_counts']})")
+    print(f"threshold  : {r['threshold']['before']:.4g} -> {r['threshold']['after']:.4g} (the same decisions); prediction sets {r['prediction_sets']}")
+    return 0
 
 # %% ../nbs/17_cli.ipynb #cf3715ff
 def _parser()->argparse.ArgumentParser:
@@ -206,7 +269,11 @@ def main(argv:list[str]|None=None, # arguments without the program name; default
         )->int:                    # exit code: 0 ok, 2 usage or configuration error
     "Entry point of the `medimg` console script"
     p = _parser()
-    args = p.parse_args(argv)
+    args, extra = p.parse_known_args(argv)
+    # KEY=VALUE overrides after an option (`medmnist NPZ --out DIR train.epochs=5`): argparse has already closed the positionals
+    over = [e for e in extra if '=' in e and not e.startswith('-')]
+    if hasattr(args, 'overrides') and over: args.overrides, extra = list(args.overrides or []) + over, [e for e in extra if e not in over]
+    if extra: p.error(f"unrecognized arguments: {' '.join(extra)}")
     try: return _SUBCOMMANDS[args.command]['f'](args)
     except (MedimgError, FileNotFoundError) as e:   # bad input of any kind: its message, no traceback
         print(f'medimg {args.command}: error: {e}', file=sys.stderr)

@@ -56,6 +56,7 @@ class DataConfig:
     valid_pct: float = opt(0.15, low=0, high=1, low_open=True, high_open=True)  # patients in the validation split
     test_pct: float = opt(0.15, low=0, high=1, high_open=True)  # patients in the test split
     group: str = 'patient_id'     # column that groups images for leakage-free splits
+    duplicates: str = opt('error', choices=('error', 'drop', 'keep'))  # identical images in two splits: refuse, keep the earliest split's copy only, or train with them (all reported)
     synth_patients: int = opt(120, low=4, high=1_000_000)  # synthetic dataset: number of patients
     synth_task: str = opt('binary', choices=TASKS)  # synthetic dataset: task to generate
 
@@ -109,6 +110,8 @@ class CalibrationConfig:
     fixed_threshold: float = opt(0.5, low=0, high=1)  # for threshold='fixed'
     n_bootstrap: int = opt(2000, low=100, high=1_000_000)  # patient-level bootstrap resamples for CIs
     alpha: float = opt(0.05, low=0, high=0.5, low_open=True)  # 1 - confidence level of intervals
+    conformal_alpha: float|None = opt(0.1, low=0, high=0.5, low_open=True)  # miscoverage of the conformal prediction sets (None: no sets)
+    conformal_score: str = opt('lac', choices=('lac', 'aps'))  # nonconformity score of the sets (class-conditional, one image per patient)
 
 @dataclass
 class ExportConfig:

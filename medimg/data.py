@@ -17,12 +17,13 @@ from .utils import MedimgError, cpu_count
 
 
 # %% auto #0
-__all__ = ['SPLITS', 'REQUIRED', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'ManifestError', 'validate_manifest',
-           'read_manifest', 'infer_task', 'manifest_task', 'targets', 'pos_weight_from_counts',
+__all__ = ['SPLITS', 'REQUIRED', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'MEDMNIST_LABELS', 'ManifestError',
+           'validate_manifest', 'read_manifest', 'infer_task', 'manifest_task', 'targets', 'pos_weight_from_counts',
            'class_weights_from_counts', 'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders',
-           'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom', 'patient_split',
-           'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage', 'split_report', 'report_fingerprint',
-           'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
+           'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom',
+           'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage',
+           'split_report', 'report_fingerprint', 'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset',
+           'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #38890b82
 class ManifestError(MedimgError, ValueError):
@@ -303,6 +304,69 @@ def manifest_from_dicom(root:str|Path,                # folder searched recursiv
     df.attrs['unmatched_labels'] = sorted(set(lab[key]) - set(m.key))
     return df
 
+# %% ../nbs/06_data.ipynb #aba73810
+MEDMNIST_LABELS = dict(   # flag -> (task, label names by index), from MedMNIST v2's dataset descriptions
+    pathmnist=('multiclass', ['adipose', 'background', 'debris', 'lymphocytes', 'mucus', 'smooth muscle', 'normal colon mucosa',
+                              'cancer-associated stroma', 'colorectal adenocarcinoma epithelium']),
+    chestmnist=('multilabel', ['atelectasis', 'cardiomegaly', 'effusion', 'infiltration', 'mass', 'nodule', 'pneumonia', 'pneumothorax',
+                               'consolidation', 'edema', 'emphysema', 'fibrosis', 'pleural', 'hernia']),
+    dermamnist=('multiclass', ['actinic keratoses and intraepithelial carcinoma', 'basal cell carcinoma', 'benign keratosis-like lesions',
+                               'dermatofibroma', 'melanoma', 'melanocytic nevi', 'vascular lesions']),
+    octmnist=('multiclass', ['choroidal neovascularization', 'diabetic macular edema', 'drusen', 'normal']),
+    pneumoniamnist=('binary', ['normal', 'pneumonia']),
+    retinamnist=('multiclass', ['0', '1', '2', '3', '4']),   # diabetic retinopathy grade (ordinal), as classes
+    breastmnist=('binary', ['malignant', 'normal, benign']),
+    bloodmnist=('multiclass', ['basophil', 'eosinophil', 'erythroblast', 'immature granulocytes', 'lymphocyte', 'monocyte', 'neutrophil', 'platelet']),
+    tissuemnist=('multiclass', ['collecting duct, connecting tubule', 'distal convoluted tubule', 'glomerular endothelial cells',
+                                'interstitial endothelial cells', 'leukocytes', 'podocytes', 'proximal tubule segments', 'thick ascending limb']),
+    **{f'organ{v}mnist': ('multiclass', ['bladder', 'femur-left', 'femur-right', 'heart', 'kidney-left', 'kidney-right', 'liver',
+                                          'lung-left', 'lung-right', 'pancreas', 'spleen']) for v in 'acs'},
+)
+_MEDMNIST_SPLITS = dict(train='train', val='valid', test='test')
+
+def _medmnist_flag(npz:Path, flag:str|None)->str:
+    if flag is None:
+        flag = next((f for f in sorted(MEDMNIST_LABELS, key=len, reverse=True) if npz.name.lower().startswith(f)), None)
+        if flag is None: raise ValueError(f"{npz}: cannot tell the MedMNIST dataset from the file name; pass flag= (one of {', '.join(MEDMNIST_LABELS)})")
+    if flag not in MEDMNIST_LABELS: raise ValueError(f"flag={flag!r} is not a 2D MedMNIST dataset; choose from {', '.join(MEDMNIST_LABELS)}")
+    return flag
+
+# %% ../nbs/06_data.ipynb #761373e7
+def manifest_from_medmnist(npz:str|Path,          # a MedMNIST v2 .npz (any subset of the train/val/test splits)
+                           dest:str|Path,         # folder for the PNGs (created; reused by a second call)
+                           flag:str|None=None,    # dataset name, e.g. 'pneumoniamnist'; default: from the file name
+                          )->pd.DataFrame:        # path, label, split, patient_id (= image_id), image_id, label_index
+    "Manifest of a MedMNIST .npz with each image written once as PNG, the official split, and MedMNIST's label names"
+    from PIL import Image
+    npz, dest = Path(npz), Path(dest)
+    flag = _medmnist_flag(npz, flag)
+    task, names = MEDMNIST_LABELS[flag]
+    try: data = np.load(npz, allow_pickle=False)
+    except (OSError, ValueError) as e: raise ManifestError({f"{npz}: not a readable .npz ({type(e).__name__}: {e})": []}) from None
+    splits = [s for s in _MEDMNIST_SPLITS if f'{s}_images' in data.files]
+    if not splits: raise ManifestError({f"{npz}: no <split>_images arrays (has {', '.join(data.files)})": []})
+    index, rows = dest/'medmnist.json', []
+    digest = hashlib.sha256(npz.read_bytes()).hexdigest()
+    fresh = not (index.exists() and json.loads(index.read_text()).get('sha256') == digest)
+    for s in splits:
+        imgs, labs = data[f'{s}_images'], data[f'{s}_labels']
+        if imgs.ndim not in (3, 4) or imgs.dtype != np.uint8 or len(imgs) != len(labs):
+            raise ManifestError({f"{npz}: {s}_images {imgs.shape} {imgs.dtype} with {s}_labels {labs.shape} is not a 2D MedMNIST split": []})
+        if task == 'multilabel' and labs.shape[1] != len(names) or task != 'multilabel' and (labs.shape[1] != 1 or labs.max() >= len(names)):
+            raise ManifestError({f"{npz}: {s}_labels has shape {labs.shape} and values up to {labs.max()}; {flag} has {len(names)} {task} labels": []})
+        (dest/s).mkdir(parents=True, exist_ok=True)
+        for i, (a, l) in enumerate(zip(imgs, labs)):
+            p = dest/s/f'{flag}_{s}_{i:06d}.png'
+            if fresh or not p.exists(): Image.fromarray(a).save(p)
+            lab = [n for n, v in zip(names, l) if v] if task == 'multilabel' else names[int(l[0])]
+            rows.append(dict(path=str(p), label=lab, split=_MEDMNIST_SPLITS[s], patient_id=f'{s}_{i:06d}', image_id=f'{s}_{i:06d}',
+                             label_index=None if task == 'multilabel' else int(l[0])))
+    if fresh: index.write_text(json.dumps(dict(flag=flag, sha256=digest, images={s: len(data[f'{s}_images']) for s in splits}), indent=1) + '\n')
+    df = validate_manifest(pd.DataFrame(rows))
+    df.attrs.update(flag=flag, source=f"MedMNIST v2 {flag} ({npz.name}); CC BY 4.0",
+                    note='MedMNIST keeps no patient identifiers: each image is its own group, so patient-level leakage cannot be checked')
+    return df
+
 # %% ../nbs/06_data.ipynb #bf7bcf40
 def _group_strata(df, group, task, labels):
     "Per group: its image count and its label profile (stratum index, or a 0/1 vector per finding)"
@@ -424,7 +488,9 @@ class LeakageError(MedimgError, ValueError):
         self.report = report
         parts = [f"{len(v)} {k}" for k, v in report['offenders'].items() if v]
         ex = {k: v[:5] for k, v in report['offenders'].items() if v}
-        super().__init__(f"leakage across splits: {', '.join(parts)}; examples: {ex}")
+        fix = ("; for identical images set data.duplicates='drop' (keep the training copy, drop the others) or 'keep' (train with them, listed in the report)"
+               if report['offenders'].get('identical_images') else '')
+        super().__init__(f"leakage across splits: {', '.join(parts)}; examples: {ex}{fix}")
 
 def content_hash(path, size:int=32, levels:int=64)->str:
     "Hash of the decoded pixels, downsampled to size x size and quantised to `levels` grey levels"
@@ -441,9 +507,11 @@ def check_leakage(df:pd.DataFrame,            # manifest with a split column
                   study:str|None='study_id',  # must not cross splits (if the column exists)
                   content:bool=True,          # also compare decoded pixels
                   raise_error:bool=True,      # raise `LeakageError` when anything crosses
-                 )->dict:                     # counts and offenders per kind
+                  duplicates:str='error',     # identical images across splits: 'error', 'drop' (all but the earliest split's copies) or 'keep'
+                 )->dict:                     # counts and offenders per kind; `dropped`: the paths to remove
     "Shared patients, studies and identical images across splits"
-    off = {}
+    if duplicates not in ('error', 'drop', 'keep'): raise ValueError(f"duplicates={duplicates!r}: use 'error', 'drop' or 'keep'")
+    off, dropped = {}, []
     def crossing(col):
         n = df.groupby(col)[split_col].nunique()
         return sorted(str(v) for v in n[n > 1].index)
@@ -453,9 +521,14 @@ def check_leakage(df:pd.DataFrame,            # manifest with a split column
     if content:
         h = df.path.map(content_hash)
         for _, part in df.assign(_h=h).groupby('_h'):
-            if part[split_col].nunique() > 1: off['identical_images'].append(sorted(f"{s}:{p}" for s, p in zip(part[split_col], part.path)))
-    rep = dict(counts={k: len(v) for k, v in off.items()}, offenders=off, content_checked=content)
-    if raise_error and any(off.values()): raise LeakageError(rep)
+            if part[split_col].nunique() < 2: continue
+            off['identical_images'].append(sorted(f"{s}:{p}" for s, p in zip(part[split_col], part.path)))
+            first = min(part[split_col], key=lambda s: SPLITS.index(s) if s in SPLITS else len(SPLITS))
+            dropped += sorted(part.path[part[split_col] != first])
+    rep = dict(counts={k: len(v) for k, v in off.items()}, offenders=off, content_checked=content, duplicates=duplicates,
+               dropped=sorted(dropped) if duplicates == 'drop' else [])
+    blocking = off['patients'] or off['studies'] or (off['identical_images'] and duplicates == 'error')
+    if raise_error and blocking: raise LeakageError(rep)
     return rep
 
 # %% ../nbs/06_data.ipynb #bcf9715d
@@ -495,7 +568,9 @@ def split_report(df:pd.DataFrame,          # manifest with a split column
                 splits={s: _split_stats(df[df.split == s], task, labels) for s in SPLITS if (df.split == s).any()},
                 leakage=leak['counts'], content_checked=content,
                 config_hash=config_hash(config) if config is not None else None,
-                skipped=list(df.attrs.get('skipped', [])), unmatched_labels=list(df.attrs.get('unmatched_labels', [])))
+                skipped=list(df.attrs.get('skipped', [])), unmatched_labels=list(df.attrs.get('unmatched_labels', [])),
+                duplicates=dict(policy=leak.get('duplicates', 'error'),   # dropped paths relative to the dataset's root, as the fingerprints are
+                                dropped=[os.path.relpath(p, os.path.commonpath(list(df.path) + leak['dropped'])) for p in leak.get('dropped', [])]))
 
 def report_fingerprint(report:dict)->str:
     "SHA-256 of the canonical JSON of a split report: the dataset fingerprint"
@@ -552,6 +627,10 @@ def dataset_card(df:pd.DataFrame,        # manifest with a split column
     L += ['', f"**Leakage check:** patient-level split; {lk['patients']} patients, {lk['studies']} studies and "
               f"{lk['identical_images']} identical images shared across splits" + ('' if rep.get('content_checked', True) else ' (pixel content not checked)') + '.',
           '', f"**Skipped files:** {len(rep['skipped'])}" + (' (listed in the split report)' if rep['skipped'] else ''),
+          *(['', f"**Duplicates across splits:** {lk['identical_images']} identical images found; policy `{rep['duplicates']['policy']}`" +
+             (f"; the copy of the earliest split kept, {len(rep['duplicates']['dropped'])} removed: " + ', '.join(f'`{p}`' for p in rep['duplicates']['dropped'])
+              if rep['duplicates']['dropped'] else '; all kept')] if lk['identical_images'] and rep.get('duplicates') else []),
+          *(['', f"**Groups:** {df.attrs['note']}"] if df.attrs.get('note') else []),
           '', '**PHI:** patient and study identifiers are salted pseudonyms; names, birth dates and institution names are not recorded in this card, the split report or the manifest medimg writes.']
     txt = '\n'.join(L) + '\n'
     if path is not None: Path(path).write_text(txt)
@@ -564,18 +643,18 @@ def _default_workers()->int:
 
 class ImageDataset:
     "Indexable (image, target) pairs through a `Preprocess`, with optional augmentation and on-disk cache"
-    def __init__(self, paths, y, pre, aug=None, cache_dir=None):
-        self.paths, self.y, self.pre, self.aug = [str(p) for p in paths], y, pre, aug
-        self.cache_dir = None if cache_dir is None else Path(cache_dir)/pre.spec_hash(geometry_only=True)
+    def __init__(self, paths, y, preprocess, aug=None, cache_dir=None):
+        self.paths, self.y, self.preprocess, self.aug = [str(p) for p in paths], y, preprocess, aug
+        self.cache_dir = None if cache_dir is None else Path(cache_dir)/preprocess.spec_hash(geometry_only=True)
         if self.cache_dir is not None: self.cache_dir.mkdir(parents=True, exist_ok=True)
     def __len__(self): return len(self.paths)
     def load(self, i)->np.ndarray:
         p = self.paths[i]
-        if self.cache_dir is None: return self.pre.load(p)
+        if self.cache_dir is None: return self.preprocess.load(p)
         st = os.stat(p)
         f = self.cache_dir/(hashlib.sha1(f'{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest() + '.npy')
         if f.exists(): return np.load(f)
-        x = self.pre.load(p)
+        x = self.preprocess.load(p)
         tmpf = f.with_suffix(f'.{os.getpid()}.tmp.npy'); np.save(tmpf, x); os.replace(tmpf, f)
         return x
     def __getitem__(self, i):
@@ -588,7 +667,7 @@ class ImageDataset:
 # %% ../nbs/06_data.ipynb #42594b14
 def _make_dl(ds, bs, shuffle, num_workers, drop_last=False, weights=None, seed=0, device=None):
     from fastai.data.load import DataLoader
-    kw = dict(after_batch=lambda b: (ds.pre.finish_batch(b[0]), *b[1:]))
+    kw = dict(after_batch=lambda b: (ds.preprocess.finish_batch(b[0]), *b[1:]))
     if weights is not None:
         rng, p = np.random.default_rng(seed), np.asarray(weights, float) / np.sum(weights)
         kw['get_idxs'] = lambda: list(rng.choice(len(ds), size=len(ds), replace=True, p=p))

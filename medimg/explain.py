@@ -278,7 +278,7 @@ def _read_mask(p)->np.ndarray:
     from PIL import Image
     return np.asarray(Image.open(p)) > 0
 
-def localization_report(source,                # a `TrainResult`, `RunModel` or run folder
+def localization_report(run,                   # a `TrainResult`, `RunModel` or run folder
                         split:str='test',      # the run's split
                         method:str='gradcam',
                         tolerance:int=0,       # pointing-game tolerance in original pixels
@@ -288,9 +288,9 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
                        )->tuple[pd.DataFrame, dict]:
     "Pointing game, energy, IoU and deletion areas of the positive class's maps on every positive image with a mask, for the trained and a randomised model, and lesion ablation"
     from scipy.stats import spearmanr
-    from medimg.run import RunModel, load_run
+    from medimg.run import load_run
     from medimg.transforms import apply_geometry
-    run = source if isinstance(source, RunModel) else load_run(source)
+    run = load_run(run)
     if run.task != 'binary': raise ValueError(f"localization_report handles binary runs (positive class vs lesion mask); this run is {run.task}")
     rows = run.manifest[(run.manifest.split == split) & run.manifest.get('mask_path', pd.Series(index=run.manifest.index, dtype=object)).notna()]
     if not len(rows): raise ValueError(f"no {split!r} images with a mask_path in the run's manifest: nothing to localise")
@@ -325,12 +325,13 @@ def localization_report(source,                # a `TrainResult`, `RunModel` or 
     return df, summ
 
 # %% ../nbs/14_explainability.ipynb #391b43f3
-def cam_grid(source, split:str='test', n:int=4, method:str='gradcam', threshold:float|None=None,
+def cam_grid(run,                      # a `TrainResult`, `RunModel` or run folder
+             split:str='test', n:int=4, method:str='gradcam', threshold:float|None=None,
              patch:int|None=None, stride:int|None=None): # occlusion's patch and stride (see `occlusion`)
     "True positives, false positives, false negatives and true negatives (up to `n` each) with maps, probability and label"
     import matplotlib.pyplot as plt
-    from medimg.run import RunModel, load_run, predict_logits
-    run = source if isinstance(source, RunModel) else load_run(source)
+    from medimg.run import load_run, predict_logits
+    run = load_run(run)
     rows = run.manifest[run.manifest.split == split].reset_index(drop=True)
     z = run.preds[split]['logits'] if split in run.preds else predict_logits(run.model, run.preprocess, rows.path.tolist())
     p = sigmoid(np.asarray(z, np.float64).ravel())

@@ -12,18 +12,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
 from .calibration import Calibrator
+from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
+                        EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
+                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE)
 from .transforms import Preprocess
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'CHECKSUMS', 'BundleError', 'ExportError', 'write_checksums', 'verify_bundle', 'export_onnx',
-           'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor', 'expand_inputs']
+__all__ = ['BUNDLE_FORMAT', 'BundleError', 'ExportError', 'write_checksums', 'verify_bundle', 'export_onnx', 'onnx_max_diff',
+           'export_bundle', 'model_card', 'Predictor', 'expand_inputs', 'recalibrate']
 
 # %% ../nbs/15_export.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
-CHECKSUMS = 'checksums.sha256'
 
 class BundleError(MedimgError, ValueError):
     "A bundle that is incomplete, altered, or holds something it must not"
@@ -38,15 +41,15 @@ def _sha256(path, chunk:int=1 << 20)->str:
     return h.hexdigest()
 
 def _bundle_files(d:Path)->list[str]:
-    return sorted(p.relative_to(d).as_posix() for p in d.rglob('*') if p.is_file() and p.name != CHECKSUMS)
+    return sorted(p.relative_to(d).as_posix() for p in d.rglob('*') if p.is_file() and p.name != CHECKSUMS_FILE)
 
 # %% ../nbs/15_export.ipynb #e3698b3e
 def write_checksums(dest)->Path:
     "Write `checksums.sha256` (the `sha256sum` format) over every other file of the bundle folder `dest`"
     d = Path(dest)
     lines = [f"{_sha256(d/f)}  {f}" for f in _bundle_files(d)]
-    (d/CHECKSUMS).write_text('\n'.join(lines) + '\n')
-    return d/CHECKSUMS
+    (d/CHECKSUMS_FILE).write_text('\n'.join(lines) + '\n')
+    return d/CHECKSUMS_FILE
 
 # %% ../nbs/15_export.ipynb #1441d3b5
 _PICKLE_SUFFIXES = ('.pkl', '.pickle', '.pt', '.pth', '.pt2', '.bin', '.joblib', '.ckpt', '.zip', '.npz')
@@ -63,16 +66,16 @@ def verify_bundle(path)->dict:
     "Check every file of a bundle against `checksums.sha256`; raise `BundleError` naming what is wrong, else return {file: sha256}"
     d = Path(path)
     if not d.is_dir(): raise BundleError(f"{d}: not a bundle folder")
-    if not (d/CHECKSUMS).exists(): raise BundleError(f"{d}: no {CHECKSUMS}; this is not a medimg bundle, or it was not finished")
+    if not (d/CHECKSUMS_FILE).exists(): raise BundleError(f"{d}: no {CHECKSUMS_FILE}; this is not a medimg bundle, or it was not finished")
     listed = {}
-    for i, line in enumerate((d/CHECKSUMS).read_text().splitlines()):
+    for i, line in enumerate((d/CHECKSUMS_FILE).read_text().splitlines()):
         if not line.strip(): continue
         h, _, f = line.partition('  ')
-        if len(h) != 64 or not f: raise BundleError(f"{d/CHECKSUMS}: line {i + 1} is not '<sha256>  <file>'")
+        if len(h) != 64 or not f: raise BundleError(f"{d/CHECKSUMS_FILE}: line {i + 1} is not '<sha256>  <file>'")
         listed[f] = h
     present = set(_bundle_files(d))
     problems = [f"missing: {f}" for f in sorted(set(listed) - present)]
-    problems += [f"not listed in {CHECKSUMS}: {f}" for f in sorted(present - set(listed))]
+    problems += [f"not listed in {CHECKSUMS_FILE}: {f}" for f in sorted(present - set(listed))]
     problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if _sha256(d/f) != listed[f]]
     problems += [f"refused: {f} is {why}" for f in sorted(present) if (why := _looks_executable(d/f))]
     if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
@@ -116,19 +119,18 @@ def onnx_max_diff(path, model, x)->float:
     return float(np.abs(got - ref).max())
 
 # %% ../nbs/15_export.ipynb #1753adcf
-def _evaluation_of(run, result, calibrator, thresholds)->tuple:
-    "(calibrator, thresholds, evaluation dict) from the arguments, the result, the run folder, or a fresh `evaluate`"
-    from medimg.calibration import evaluate, load_calibration
-    rep = getattr(result, 'evaluation', None)
-    saved = run.run_dir/'evaluation'
-    if calibrator is not None: rep = evaluate(result, calibrator=calibrator)
-    if rep is not None: ev, cal, thr = rep.to_dict(), rep.calibrator, rep.thresholds
-    elif (saved/'evaluation.json').exists() and (saved/'calibration.json').exists():
-        ev = json.loads((saved/'evaluation.json').read_text()); cal, thr = load_calibration(saved/'calibration.json')
+def _evaluation_of(run, rep, calibrator, thresholds)->tuple:
+    "(calibrator, thresholds, evaluation dict, conformal sets) from the arguments, the report `rep` (or None), the run folder, or a fresh `evaluate`"
+    from medimg.calibration import evaluate, load_calibration, load_conformal
+    saved = run.run_dir/EVALUATION_DIR
+    if calibrator is not None: rep = evaluate(run, calibrator=calibrator)
+    if rep is None and (saved/EVALUATION_FILE).exists() and (saved/CALIBRATION_FILE).exists():
+        ev = json.loads((saved/EVALUATION_FILE).read_text()); (cal, thr), cs = load_calibration(saved/CALIBRATION_FILE), load_conformal(saved/CALIBRATION_FILE)
     else:
-        rep = evaluate(result); ev, cal, thr = rep.to_dict(), rep.calibrator, rep.thresholds
+        rep = rep if rep is not None else evaluate(run)
+        ev, cal, thr, cs = rep.to_dict(), rep.calibrator, rep.thresholds, rep.conformal_sets
     if thresholds is not None: thr = dict(thresholds, method='user') if 'threshold' in thresholds else thresholds
-    return cal, thr, ev
+    return cal, thr, ev, cs
 
 # %% ../nbs/15_export.ipynb #74a184c0
 def _labels_info(run)->dict:
@@ -173,7 +175,7 @@ def _auc_ece(task:str, y, p)->dict:
     return dict(roc_auc=float(np.mean(aucs)), ece=float(np.nanmean(ece(np.nan_to_num(y), p))))
 
 # %% ../nbs/15_export.ipynb #d74dfca6
-def export_bundle(result,                       # a `TrainResult` or a run folder written by `train`
+def export_bundle(run,                          # a `TrainResult`, `DemoResult`, `RunModel` or run folder written by `train`
                   dest,                         # the bundle folder to create
                   formats=None,                 # model files: 'onnx' (always) and optionally 'safetensors'; default: the run's `export.formats`
                   calibrator:Calibrator|None=None, # fitted calibrator; default: the run's evaluation (see above)
@@ -187,7 +189,8 @@ def export_bundle(result,                       # a `TrainResult` or a run folde
     import torch, yaml
     from medimg.run import load_run, model_inputs
     from medimg.environment import environment_report
-    run = load_run(result)
+    rep = getattr(run, 'evaluation', None)     # a `DemoResult` carries its evaluation
+    run = load_run(getattr(run, 'training', run))
     ec = run.config.export
     formats = list(formats or ec.formats); quantize = quantize if quantize is not None else ec.quantize
     if 'onnx' not in formats: formats.insert(0, 'onnx')
@@ -196,12 +199,12 @@ def export_bundle(result,                       # a `TrainResult` or a run folde
     if quantize not in (None, 'int8'): raise ValueError(f"quantize={quantize!r}: use None or 'int8'")
     dest = Path(dest)
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    cal, thr, ev = _evaluation_of(run, result, calibrator, thresholds)
+    cal, thr, ev, cs = _evaluation_of(run, rep, calibrator, thresholds)
     pre, C, S = run.preprocess, run.preprocess.channels, run.preprocess.size
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     try:
         m = run.model.eval().cpu()
-        fp32 = export_onnx(m, work/'model.onnx', S, C, ec.opset)
+        fp32 = export_onnx(m, work/MODEL_FILE, S, C, ec.opset)
         vrows = run.manifest[run.manifest.split == 'valid']
         vpaths = vrows.path.tolist()
         x = model_inputs(pre, vpaths[:n_verify])
@@ -210,7 +213,7 @@ def export_bundle(result,                       # a `TrainResult` or a run folde
         info = dict(precision='fp32', onnx_verification=dict(max_abs_diff_logits=diff, images=len(x), tolerance=tolerance))
         if quantize == 'int8':
             from medimg.data import targets
-            q = _quantize_int8(fp32, work/'model.int8.onnx', pre, run.manifest[run.manifest.split == 'train'].path.tolist())
+            q = _quantize_int8(fp32, work/MODEL_INT8_FILE, pre, run.manifest[run.manifest.split == 'train'].path.tolist())
             X = np.stack([pre(p) for p in vpaths]); y = targets(vrows, run.task, run.labels)
             z32, z8 = (np.concatenate([_ort_session(f).run(None, {'image': X[i:i + 64]})[0] for i in range(0, len(X), 64)]) for f in (fp32, q))
             before, after = _auc_ece(run.task, y, cal.predict_proba(z32)), _auc_ece(run.task, y, cal.predict_proba(z8))
@@ -221,8 +224,8 @@ def export_bundle(result,                       # a `TrainResult` or a run folde
             os.replace(q, fp32)
         if 'safetensors' in formats:
             from safetensors.torch import save_file
-            save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(work/'weights.safetensors'))
-        _write_metadata(work, run, cal, thr, ev, info, formats)
+            save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(work/WEIGHTS_FILE))
+        _write_metadata(work, run, cal, thr, ev, info, formats, cs)
         write_checksums(work)
         verify_bundle(work)
         if dest.exists(): shutil.rmtree(dest)
@@ -231,35 +234,47 @@ def export_bundle(result,                       # a `TrainResult` or a run folde
     return dest
 
 # %% ../nbs/15_export.ipynb #8f569f64
-def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list):
+def _reference(run, cal)->dict:
+    "The validation split's calibrated probabilities and targets: what a new site's batch is compared with (binary)"
+    from medimg.data import targets
+    from medimg.run import predict_logits
+    rows = run.manifest[run.manifest.split == 'valid']
+    z = run.preds['valid']['logits'] if 'valid' in run.preds else predict_logits(run.model, run.preprocess, rows.path.tolist())
+    y = targets(rows, run.task, run.labels)
+    return dict(task=run.task, split='valid', images=len(y), prevalence=float(np.mean(np.asarray(y, np.float64))), targets=np.asarray(y).astype(int).tolist(),
+                probs=[float(v) for v in cal.predict_proba(z)])
+
+def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, cs=None):
     "Every file of the bundle except the model files and the checksums"
     import onnx, yaml
     from medimg import __version__
     from medimg.environment import environment_report
     dump = lambda name, d: (work/name).write_text(json.dumps(jsonable(d), indent=1, sort_keys=False) + '\n')
-    (work/'preprocess.json').write_text(run.preprocess.to_json() + '\n')
-    (work/'calibration.json').write_text(cal.to_json() + '\n')
-    dump('thresholds.json', dict(task=run.task, thresholds=thr, chosen_on='valid',
+    (work/PREPROCESS_FILE).write_text(run.preprocess.to_json() + '\n')
+    (work/CALIBRATION_FILE).write_text(cal.to_json() + '\n')
+    dump(THRESHOLDS_FILE, dict(task=run.task, thresholds=thr, chosen_on='valid',
                                  rule='decision = calibrated probability >= threshold' if run.task != 'multiclass' else 'prediction = argmax of the calibrated probabilities'))
-    dump('labels.json', _labels_info(run))
-    for f in ('config.yaml', 'environment.json', 'DATASET_CARD.md'):
+    dump(LABELS_FILE, _labels_info(run))
+    if cs is not None: dump(CONFORMAL_FILE, dict(cs.to_dict(), labels=list(run.labels)))
+    if run.task == 'binary': dump(REFERENCE_FILE, _reference(run, cal))
+    for f in (CONFIG_FILE, ENVIRONMENT_FILE, DATASET_CARD_FILE):
         if (run.run_dir/f).exists(): shutil.copy2(run.run_dir/f, work/f)
-    loc = run.run_dir/'explain'/'localization.json'
+    loc = run.run_dir/EXPLAIN_DIR/LOCALIZATION_FILE
     metrics = dict(evaluation=ev, export=info, localization=json.loads(loc.read_text()) if loc.exists() else None)
-    dump('metrics.json', metrics)
-    g = onnx.load(str(work/'model.onnx'), load_external_data=False)
+    dump(METRICS_FILE, metrics)
+    g = onnx.load(str(work/MODEL_FILE), load_external_data=False)
     env = environment_report()
     meta = dict(medimg_bundle=BUNDLE_FORMAT, medimg_version=__version__, created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 run_id=run.run_id, run_name=run.config.name, run_folder=run.run_dir.name, formats=formats, precision=info['precision'],
                 opset=max(o.version for o in g.opset_import if o.domain in ('', 'ai.onnx')), arch=run.config.model.arch,
                 input=dict(name='image', dtype='float32', shape=['batch', run.preprocess.channels, run.preprocess.size, run.preprocess.size],
-                           preprocess='preprocess.json'),
+                           preprocess=PREPROCESS_FILE),
                 output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),
                 onnx_verification=info['onnx_verification'],
                 exported_with={k: env['packages'].get(k) for k in ('torch', 'onnx', 'onnxruntime', 'onnxscript', 'timm')})
-    dump('bundle.json', meta)
-    (work/'MODEL_CARD.md').write_text(model_card(meta, _labels_info(run), metrics, run.preprocess, run.config,
-                                                 (work/'DATASET_CARD.md').read_text() if (work/'DATASET_CARD.md').exists() else None))
+    dump(BUNDLE_FILE, meta)
+    (work/MODEL_CARD_FILE).write_text(model_card(meta, _labels_info(run), metrics, run.preprocess, run.config,
+                                                 (work/DATASET_CARD_FILE).read_text() if (work/DATASET_CARD_FILE).exists() else None))
 
 # %% ../nbs/15_export.ipynb #3bb8fbee
 def _evaluation_markdown(ev:dict)->str:
@@ -296,7 +311,7 @@ def _operating_point_md(task:str, thr)->list[str]:
 def model_card(meta:dict,              # bundle.json
                labels:dict,            # labels.json
                metrics:dict,           # metrics.json
-               pre:Preprocess,         # the preprocessing spec
+               preprocess:Preprocess,  # the preprocessing spec
                config,                 # the run's `ExperimentConfig`
                dataset_card:str|None=None, # DATASET_CARD.md of the run
               )->str:                  # Markdown
@@ -322,10 +337,10 @@ def model_card(meta:dict,              # bundle.json
          "- A setting whose prevalence differs from the evaluation's without reading the PPV/NPV table: predictive values change with prevalence.", '',
          '## Model and input contract', '',
          f"- architecture: `{meta['arch']}` (timm), {task} head with {len(labels['outputs'])} output(s): {', '.join(f'`{o}`' for o in labels['outputs'])}",
-         f"- input: a file (DICOM, PNG, JPEG, TIFF or .npy) -> window `{pre.window}`, frame `{pre.frame if pre.frame is not None else 'middle'}`, "
-         f"CLAHE `{pre.clahe or 'off'}`, resize `{pre.resize}` to {pre.size} x {pre.size}, {pre.channels} channel(s), normalise `{pre.normalize if isinstance(pre.normalize, str) or pre.normalize is None else 'dataset statistics'}`",
+         f"- input: a file (DICOM, PNG, JPEG, TIFF or .npy) -> window `{preprocess.window}`, frame `{preprocess.frame if preprocess.frame is not None else 'middle'}`, "
+         f"CLAHE `{preprocess.clahe or 'off'}`, resize `{preprocess.resize}` to {preprocess.size} x {preprocess.size}, {preprocess.channels} channel(s), normalise `{preprocess.normalize if isinstance(preprocess.normalize, str) or preprocess.normalize is None else 'dataset statistics'}`",
          f"- tensor: `{meta['input']['name']}` float32 {' x '.join(map(str, meta['input']['shape']))}; output `{meta['output']['name']}` float32 {' x '.join(map(str, meta['output']['shape']))} (logits)",
-         f"- calibration: `calibration.json`; operating point: `thresholds.json`; preprocessing: `preprocess.json` (spec hash {pre.spec_hash()})",
+         f"- calibration: `calibration.json`; operating point: `thresholds.json`; preprocessing: `preprocess.json` (spec hash {preprocess.spec_hash()})",
          f"- model files: `model.onnx`" + (", `weights.safetensors` (the same weights, for the torch backend)" if 'safetensors' in meta['formats'] else '') +
          "; every file is listed with its SHA-256 in `checksums.sha256`, and the bundle holds no pickle.", '']
     L += ['## Training data', '']
@@ -333,6 +348,19 @@ def model_card(meta:dict,              # bundle.json
     L += ['## Evaluation', '']
     L += [_evaluation_markdown(ev).strip(), ''] if ev else ['No evaluation was found for this run.', '']
     L += ['## Operating point', ''] + _operating_point_md(task, ev['thresholds'] if ev else None) + ['']
+    c = (ev or {}).get('conformal')
+    if c and 'error' not in c:
+        L += ['## Prediction sets', '', f"Each prediction comes with a conformal prediction set (`prediction_set`, alpha {c['alpha']}, {c['score']} scores, calibrated on "
+              f"{c['n_calibration']} validation images, one per patient): for each class, the set holds the true label with probability at least "
+              f"{1 - c['alpha']:.2f}. An image whose set is not a single label is flagged `refer`: {c['validation_referral_rate']:.1%} of validation images, "
+              f"{c['referral_rate']:.1%} of the evaluated ones (coverage there {c['coverage']:.3f}).", '']
+    sh = (ev or {}).get('shift')
+    if sh:
+        L += ['## Prevalence', '', f"Calibrated at the validation prevalence {sh['validation_prevalence']:.3f}. At a site with another prevalence, sensitivity and specificity at "
+              "the operating point hold only if the images look the same; probabilities and predictive values do not. `Predictor.predict(prevalence=q)` "
+              "(or `'auto'`, from a batch of at least 200 images that passes the shift check) adds `prob_adjusted`. "
+              f"On the evaluated data: {sh['check']['message']}.", '']
+    L += [f"- **warning:** {w}" for w in (ev or {}).get('warnings', [])] + ([''] if (ev or {}).get('warnings') else [])
     if loc:
         names = dict(occlusion='Occlusion sensitivity', gradcam='Grad-CAM', gradcampp='Grad-CAM++', hirescam='HiResCAM', scorecam='Score-CAM',
                      eigencam='EigenCAM', layercam='LayerCAM')
@@ -393,6 +421,7 @@ class Predictor:
     def __init__(self, path:Path, backend:str, run, preprocess:Preprocess, calibrator:Calibrator, thresholds, labels:dict, meta:dict):
         self.path, self.backend, self._run, self.preprocess, self.calibrator = path, backend, run, preprocess, calibrator
         self.thresholds, self.labels, self.meta, self.task = thresholds, labels, meta, labels['task']
+        self.conformal, self.reference = None, None   # set by `load` when the bundle has them
 
     @classmethod
     def load(cls, path,                 # bundle folder written by `export_bundle`
@@ -402,19 +431,24 @@ class Predictor:
         "Verify a bundle's checksums and load it; a changed, missing, extra or pickle file raises `BundleError`"
         d = Path(path)
         verify_bundle(d)
-        meta = json.loads((d/'bundle.json').read_text())
+        meta = json.loads((d/BUNDLE_FILE).read_text())
         if meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        pre = Preprocess.from_json((d/'preprocess.json').read_text())
-        cal = Calibrator.from_json((d/'calibration.json').read_text())
-        thr = json.loads((d/'thresholds.json').read_text())['thresholds']
-        labels = json.loads((d/'labels.json').read_text())
+        pre = Preprocess.from_json((d/PREPROCESS_FILE).read_text())
+        cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
+        thr = json.loads((d/THRESHOLDS_FILE).read_text())['thresholds']
+        labels = json.loads((d/LABELS_FILE).read_text())
         if backend == 'onnx':
-            sess = _ort_session(d/'model.onnx', threads)
+            sess = _ort_session(d/MODEL_FILE, threads)
             run = lambda x: sess.run(None, {'image': x})[0]
         elif backend == 'torch': run = _torch_backend(d, labels)
         else: raise ValueError(f"backend={backend!r}: use 'onnx' or 'torch'")
-        return cls(d, backend, run, pre, cal, thr, labels, meta)
+        p = cls(d, backend, run, pre, cal, thr, labels, meta)
+        if (d/CONFORMAL_FILE).exists():
+            from medimg.calibration import ConformalSets
+            p.conformal = ConformalSets.from_dict(json.loads((d/CONFORMAL_FILE).read_text()))
+        if (d/REFERENCE_FILE).exists(): p.reference = json.loads((d/REFERENCE_FILE).read_text())
+        return p
 
     def __repr__(self): return f"Predictor({self.path.name}: {self.meta['arch']}, {self.task} {self.labels['outputs']}, {self.meta['precision']}, backend {self.backend})"
 
@@ -424,16 +458,16 @@ class Predictor:
 
 def _torch_backend(d:Path, labels:dict):
     "The architecture from config.yaml with the bundle's safetensors weights, as a numpy -> numpy function"
-    if not (d/'weights.safetensors').exists():
+    if not (d/WEIGHTS_FILE).exists():
         raise BundleError(f"{d}: the torch backend needs weights.safetensors; export with formats=('onnx', 'safetensors')")
     import torch
     from safetensors.torch import load_file
     from medimg.config import load_config
     from medimg.models import create_model
-    cfg = load_config(d/'config.yaml')
+    cfg = load_config(d/CONFIG_FILE)
     m = create_model(cfg.model.arch, task=labels['task'], labels=labels['labels'], in_chans=cfg.data.channels, pretrained=False,
                      drop_rate=cfg.model.drop_rate, head=cfg.model.head)
-    m.load_state_dict(load_file(str(d/'weights.safetensors'))); m.eval()
+    m.load_state_dict(load_file(str(d/WEIGHTS_FILE))); m.eval()
     def run(x):
         with torch.inference_mode(): return m(torch.from_numpy(x)).float().numpy()
     return run
@@ -448,6 +482,7 @@ def _inputs(inputs)->tuple[list, pd.DataFrame]:
     items = list(inputs)
     return items, pd.DataFrame({'source': [str(o) if isinstance(o, (str, Path)) else f'array[{i}]' for i, o in enumerate(items)]})
 
+@patch
 def _prepare(self:Predictor, item)->tuple:
     "(model input C x H x W, None) or (None, why it failed)"
     try:
@@ -457,9 +492,10 @@ def _prepare(self:Predictor, item)->tuple:
     except Exception as e:
         msg = f"{type(e).__name__}: {e}"
         return None, msg if not isinstance(item, (str, Path)) or str(item) in msg else f"{item}: {msg}"
-Predictor._prepare = _prepare
+
 
 # %% ../nbs/15_export.ipynb #53a52589
+@patch
 def _columns(self:Predictor, z:np.ndarray, ok:np.ndarray)->dict:
     "Result columns for logits `z` (rows where `ok` is False are missing)"
     n, outs, cols = len(z), self.labels['outputs'], {}
@@ -469,8 +505,9 @@ def _columns(self:Predictor, z:np.ndarray, ok:np.ndarray)->dict:
         raw[ok], cal[ok] = sigmoid(zz[:, 0].astype(np.float64)), self.calibrator.predict_proba(zz)
         t = float(self.thresholds['threshold'])
         dec = pd.array([bool(p >= t) if o else None for p, o in zip(cal, ok)], dtype='boolean')
-        return dict(prob_raw=raw, prob=cal, threshold=np.where(ok, t, np.nan), decision=dec,
+        cols = dict(prob_raw=raw, prob=cal, threshold=np.where(ok, t, np.nan), decision=dec,
                     prediction=[(self.labels['positive_label'] if d else self.labels['labels'][0]) if o else None for d, o in zip(dec.fillna(False), ok)])
+        return cols | self._sets(np.nan_to_num(cal), ok)
     raw, cal = np.full((n, len(outs)), np.nan), np.full((n, len(outs)), np.nan)
     raw[ok] = softmax(zz.astype(np.float64)) if self.task == 'multiclass' else sigmoid(zz.astype(np.float64))
     cal[ok] = self.calibrator.predict_proba(zz)
@@ -479,19 +516,30 @@ def _columns(self:Predictor, z:np.ndarray, ok:np.ndarray)->dict:
     if self.task == 'multiclass':
         cols['prediction'] = [outs[int(i)] if o else None for i, o in zip(np.nan_to_num(cal).argmax(1), ok)]
         cols['confidence'] = np.where(ok, np.nan_to_num(cal).max(1), np.nan)
+        cols |= self._sets(np.nan_to_num(cal), ok)
     else:
         for j, o in enumerate(outs):
             t = float(self.thresholds[o]['threshold'])
             cols[f'decision_{o}'] = pd.array([bool(p >= t) if k else None for p, k in zip(cal[:, j], ok)], dtype='boolean')
     return cols
-Predictor._columns = _columns
+
+# %% ../nbs/15_export.ipynb #de33729c
+@patch
+def _sets(self:Predictor, cal:np.ndarray, ok:np.ndarray)->dict:
+    "prediction_set ('a|b') and refer (the set is not one label) from the bundle's conformal sets; nothing when it has none"
+    if self.conformal is None: return {}
+    S, names = self.conformal.predict(cal), self.labels['labels']
+    return dict(prediction_set=['|'.join(n for n, s in zip(names, row) if s) if o else None for row, o in zip(S, ok)],
+                refer=pd.array([bool(row.sum() != 1) if o else None for row, o in zip(S, ok)], dtype='boolean'))
 
 # %% ../nbs/15_export.ipynb #4a3ff67f
-def _predict(self:Predictor, inputs,     # path(s), array(s) (windowed, in [0, 1]) or a DataFrame with a `path` column
-             bs:int=32,                  # images per model call
-             workers:int|None=None,      # decoding threads (default: the usable cores, at most 8)
-             progress:bool=False,        # a progress bar on stderr
-            )->pd.DataFrame:             # the input rows with probabilities, decisions and an `error` column
+@patch
+def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1]) or a DataFrame with a `path` column
+            bs:int=32,                  # images per model call
+            workers:int|None=None,      # decoding threads (default: the usable cores, at most 8)
+            progress:bool=False,        # a progress bar on stderr
+            prevalence=None,            # binary: the site's prevalence for `prob_adjusted`, or 'auto' (estimated from this batch, when the shift check allows it)
+           )->pd.DataFrame:             # the input rows with probabilities, decisions and an `error` column
     "Calibrated probabilities and decisions, one row per input; unreadable inputs are reported in `error`, not raised"
     items, out = _inputs(inputs)
     n, k = len(items), len(self.labels['outputs'])
@@ -517,8 +565,27 @@ def _predict(self:Predictor, inputs,     # path(s), array(s) (windowed, in [0, 1
     for name, col in self._columns(z, ok).items(): out[name] = col
     out['error'] = pd.array(errors, dtype='string')
     out.attrs['bundle'] = dict(run_id=self.meta['run_id'], precision=self.meta['precision'], backend=self.backend)
+    if prevalence is not None: self._adjust(out, ok, prevalence)
     return out
-Predictor.predict = _predict
+
+# %% ../nbs/15_export.ipynb #e11a2ddf
+@patch
+def _adjust(self:Predictor, out:pd.DataFrame, ok:np.ndarray, prevalence):
+    "Add `prob_adjusted` and `prevalence_used` for the site's prevalence (given, or the batch's EM estimate); the check goes to `out.attrs['prevalence']`"
+    from medimg.calibration import adjust_prevalence, shift_check
+    if self.task != 'binary': raise ValueError(f"prevalence adjustment is for binary bundles; this one is {self.task}")
+    if self.reference is None: raise BundleError(f"{self.path}: no {REFERENCE_FILE}, which prevalence adjustment needs; export the run again")
+    pi, p = self.reference['prevalence'], out.prob.to_numpy(np.float64)
+    info = dict(validation_prevalence=pi, images=int(ok.sum()), source='given', used=None)
+    if prevalence == 'auto':
+        info['check'] = chk = shift_check(p[ok], self.reference['targets'], self.reference['probs'], threshold=float(self.thresholds['threshold']))
+        if chk['enough'] and chk['label_shift_only']: info.update(used=chk['em'], source='EM estimate of this batch')
+        else: info.update(source=None, message=chk['message'])
+    else: info['used'] = float(prevalence)
+    q = info['used']
+    out['prob_adjusted'] = np.where(ok, adjust_prevalence(np.nan_to_num(p), pi, q), np.nan) if q is not None else np.nan
+    out['prevalence_used'] = q if q is not None else np.nan
+    out.attrs['prevalence'] = info
 
 # %% ../nbs/15_export.ipynb #6b88f222
 def expand_inputs(args)->pd.DataFrame:
@@ -533,3 +600,75 @@ def expand_inputs(args)->pd.DataFrame:
         elif a.is_dir(): rows.append(pd.DataFrame({'path': sorted(str(p) for p in a.rglob('*') if p.is_file() and not p.name.startswith('.'))}))
         else: rows.append(pd.DataFrame({'path': [str(a)]}))   # a missing file is reported in the error column
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({'path': []})
+
+# %% ../nbs/15_export.ipynb #49f90c32
+def _raw_logits(pred:Predictor, paths)->tuple[np.ndarray, list]:
+    "The model's logits for files through the bundle's preprocessing, and the files that could not be read"
+    xs, bad = [], []
+    for p in paths:
+        x, err = pred._prepare(p)
+        (xs.append(x) if err is None else bad.append(err))
+    if bad: raise BundleError(f"{len(bad)} sample image(s) could not be read: {bad[:3]}")
+    return np.concatenate([pred.logits(np.stack(xs[i:i + 32])) for i in range(0, len(xs), 32)]), bad
+
+def _carry_threshold(old:Calibrator, new:Calibrator, t:float)->float:
+    "The new calibrated threshold at the raw logit where the old calibrated probability equals `t` (the same decisions)"
+    lo, hi = -50., 50.
+    for _ in range(200):                      # bisection on the monotone old calibrator
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if old.predict_proba(np.array([mid]))[0] < t else (lo, mid)
+    return float(new.predict_proba(np.array([(lo + hi) / 2]))[0])
+
+def recalibrate(bundle,                  # a bundle folder written by `export_bundle` (or by an earlier `recalibrate`)
+                sample:pd.DataFrame,     # the site's labelled images: `path` and `label` columns
+                dest,                    # the new bundle folder
+                method:str='platt',      # the calibrator fitted on the sample ('platt', 'temperature', 'isotonic')
+                min_per_class:int=30,    # fewest sample images of each class accepted
+                overwrite:bool=False,
+               )->Path:
+    "A new bundle version calibrated on a labelled sample from the site, with the same decisions; the model and preprocessing unchanged"
+    from medimg.calibration import CALIBRATORS, CalibrationError, ConformalSets
+    src, dest = Path(bundle), Path(dest)
+    old = Predictor.load(src)
+    if old.task != 'binary': raise ValueError(f"recalibrate handles binary bundles; this one is {old.task}")
+    if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True to replace it")
+    y = (sample.label.astype(str) == old.labels['positive_label']).to_numpy(float)
+    unknown = sorted(set(sample.label.astype(str)) - set(map(str, old.labels['labels'])))
+    if unknown: raise ValueError(f"sample labels {unknown} are not the bundle's labels {old.labels['labels']}")
+    counts = {old.labels['labels'][0]: int((y == 0).sum()), old.labels['positive_label']: int((y == 1).sum())}
+    if min(counts.values()) < min_per_class:
+        raise CalibrationError(f"recalibration needs at least {min_per_class} labelled images of each class from the site; the sample has {counts}")
+    z, _ = _raw_logits(old, sample.path.tolist())
+    cal = CALIBRATORS[method]().fit(z, y, task='binary')
+    t_old = float(old.thresholds['threshold'])
+    thr = dict(old.thresholds, threshold=_carry_threshold(old.calibrator, cal, t_old), method='carried', carried_from=t_old)
+    p = cal.predict_proba(z)
+    work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(src, work)
+    try:
+        for f in (CHECKSUMS_FILE, CONFORMAL_FILE): (work/f).unlink(missing_ok=True)
+        dump = lambda name, d: (work/name).write_text(json.dumps(jsonable(d), indent=1) + '\n')
+        (work/CALIBRATION_FILE).write_text(cal.to_json() + '\n')
+        th = json.loads((work/THRESHOLDS_FILE).read_text()); th.update(thresholds=thr, chosen_on='valid; carried to the site calibrator'); dump(THRESHOLDS_FILE, th)
+        dump(REFERENCE_FILE, dict(task='binary', split='site sample', images=len(y), prevalence=float(y.mean()), targets=y.astype(int).tolist(), probs=[float(v) for v in p]))
+        cs_note = 'kept none'
+        if old.conformal is not None:
+            try:
+                cs = ConformalSets(old.conformal.alpha, old.conformal.score, old.conformal.mondrian).fit(p, y)
+                dump(CONFORMAL_FILE, dict(cs.to_dict(), labels=old.labels['labels'])); cs_note = f'refitted on the sample (alpha {cs.alpha})'
+            except CalibrationError as e: cs_note = f'dropped: {e}'
+        meta = json.loads((work/BUNDLE_FILE).read_text())
+        meta.update(version=meta.get('version', 1) + 1, recalibrated=dict(
+            from_bundle=src.name, from_checksums=_sha256(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
+            site_prevalence=float(y.mean()), threshold=dict(before=t_old, after=thr['threshold']), prediction_sets=cs_note,
+            created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+        dump(BUNDLE_FILE, meta)
+        (work/MODEL_CARD_FILE).write_text((work/MODEL_CARD_FILE).read_text().rstrip() + '\n\n## Recalibration for a site\n\n'
+            f"Version {meta['version']}: calibrated by {method} on {len(y)} labelled images from the site ({counts}; prevalence {y.mean():.3f}); "
+            f"the threshold {t_old:.4g} carried through the same raw score to {thr['threshold']:.4g}, so the decisions are unchanged; "
+            f"prediction sets {cs_note}. The model, its preprocessing and every number above this section are those of the original export.\n")
+        write_checksums(work); verify_bundle(work)
+        if dest.exists(): shutil.rmtree(dest)
+        os.replace(work, dest)
+    finally: shutil.rmtree(work, ignore_errors=True)
+    return dest

@@ -13,10 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from .config import load_config
+from .run import (BUNDLE_DIR, CAM_GRID_FILE, EVALUATION_DIR, EXPLAIN_DIR, LOCALIZATION_CSV, LOCALIZATION_FILE,
+                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, load_run)
 from .training import TrainResult, train
+from .utils import jsonable
 
 # %% auto #0
-__all__ = ['DemoResult', 'explain_run', 'export_and_check', 'demo']
+__all__ = ['MEDMNIST_RECIPE', 'DemoResult', 'explain_run', 'export_and_check', 'demo', 'MedMNISTResult', 'medmnist']
 
 # %% ../nbs/16_pipeline.ipynb #f01acdc5
 @dataclass
@@ -32,7 +35,7 @@ class DemoResult:
     def run_dir(self)->Path: return self.training.run_dir
 
 # %% ../nbs/16_pipeline.ipynb #500770e8
-def explain_run(res:TrainResult,            # a finished run with lesion masks in its manifest
+def explain_run(run,                        # a finished run (`TrainResult`, `RunModel` or run folder) with lesion masks in its manifest
                 threshold:float|None=None,  # decision threshold for the map grid (default: 0.5)
                 quiet:bool=False,           # no message about the time it takes
                 patch:int|None=None,        # occlusion patch (default: 1/16 of the input side)
@@ -40,10 +43,9 @@ def explain_run(res:TrainResult,            # a finished run with lesion masks i
                )->dict:
     "Occlusion maps of the test lesions, their localisation, sanity-check, faithfulness and ablation numbers, and a map grid, into run_dir/explain"
     import matplotlib.pyplot as plt
-    from medimg.run import load_run
     from medimg.explain import cam_grid, localization_report
-    out = res.run_dir/'explain'; out.mkdir(exist_ok=True)
-    run = load_run(res)
+    run = load_run(run)
+    out = run.run_dir/EXPLAIN_DIR; out.mkdir(exist_ok=True)
     if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid')
     loc, summ = localization_report(run, method='occlusion', patch=patch, stride=stride)
     if importlib.util.find_spec('pytorch_grad_cam') is not None:  # Grad-CAM's numbers alongside, for comparison
@@ -51,26 +53,27 @@ def explain_run(res:TrainResult,            # a finished run with lesion masks i
         summ['compared'] = {'gradcam': {k: g[k] for k in ('detail', 'pointing_game', 'pointing_game_random_model', 'energy', 'iou',
                                                          'spearman_trained_vs_random', 'deletion_auc_cam', 'deletion_auc_random')}}
         loc = loc.merge(gloc[['path', 'hit', 'energy', 'hit_random_model']], on='path', suffixes=('', '_gradcam'))
-    loc.to_csv(out/'localization.csv', index=False); (out/'localization.json').write_text(json.dumps(summ, indent=1) + '\n')
+    loc.to_csv(out/LOCALIZATION_CSV, index=False); (out/LOCALIZATION_FILE).write_text(json.dumps(summ, indent=1) + '\n')
     fig = cam_grid(run, method='occlusion', threshold=threshold, patch=patch, stride=stride)
-    fig.savefig(out/'cam_grid.png', dpi=90, bbox_inches='tight'); plt.close(fig)
+    fig.savefig(out/CAM_GRID_FILE, dpi=90, bbox_inches='tight'); plt.close(fig)
     return summ
 
 # %% ../nbs/16_pipeline.ipynb #8aa2292b
-def export_and_check(res:TrainResult,   # a finished, evaluated run (its `evaluation/` folder is what the bundle stores)
+def export_and_check(run,               # a finished, evaluated run (`TrainResult`, `RunModel` or run folder; its `evaluation/` folder is what the bundle stores)
                      p_eval,            # the evaluation's calibrated test probabilities, to compare with the bundle's
                     )->dict|None:       # None when the export extra is not installed
     "Export the run to run_dir/bundle, predict its test split from the raw files with the bundle, and measure the difference"
     if importlib.util.find_spec('onnxruntime') is None or importlib.util.find_spec('onnx') is None:
         print("export: skipped (install medimg[export] for the ONNX bundle)"); return None
     from medimg.export import Predictor, export_bundle
-    dest = export_bundle(res, res.run_dir/'bundle', overwrite=True)
-    rows = res.manifest[res.manifest.split == 'test']
+    run = load_run(run)
+    dest = export_bundle(run, run.run_dir/BUNDLE_DIR, overwrite=True)
+    rows = run.manifest[run.manifest.split == 'test']
     out = Predictor.load(dest).predict(rows[['path', 'label']])
-    out.to_csv(res.run_dir/'predictions_test.csv', index=False)
+    out.to_csv(run.run_dir/PREDICTIONS_TEST_FILE, index=False)
     p_eval = np.asarray(p_eval, np.float64).reshape(len(out), -1)
     p_bundle = out[[c for c in out.columns if c == 'prob' or c.startswith('prob_') and not c.startswith('prob_raw')]].to_numpy(np.float64)
-    return dict(bundle=dest, predictions=res.run_dir/'predictions_test.csv', images=len(out), errors=int(out.error.notna().sum()),
+    return dict(bundle=dest, predictions=run.run_dir/PREDICTIONS_TEST_FILE, images=len(out), errors=int(out.error.notna().sum()),
                 max_abs_diff=float(np.abs(p_bundle - p_eval).max()))
 
 # %% ../nbs/16_pipeline.ipynb #7d27aadd
@@ -85,9 +88,75 @@ def demo(out:str|Path='runs', # folder for the synthetic data, the run folder an
     t = [time.perf_counter()]
     res = train(load_config(overrides=over), quiet=quiet); t.append(time.perf_counter())
     ev = evaluate(res)                 # calibrated on validation, operating point for 90% sensitivity, test with CIs
-    ev.save(res.run_dir/'evaluation'); t.append(time.perf_counter())
+    ev.save(res.run_dir/EVALUATION_DIR); t.append(time.perf_counter())
     occ = dict(patch=8, stride=8) if fast else {}   # fast: 64 occlusion positions per image instead of 961, enough to check the stage runs
     loc = explain_run(res, ev.thresholds_uncalibrated['threshold'], quiet, **occ); t.append(time.perf_counter())
     ex = export_and_check(res, ev.p_cal); t.append(time.perf_counter())
     secs = {k: round(b - a, 2) for k, a, b in zip(('train', 'evaluate', 'explain', 'export'), t, t[1:])}
     return DemoResult(res, ev, loc, ex, secs)
+
+# %% ../nbs/16_pipeline.ipynb #676c5602
+MEDMNIST_RECIPE = ('data.image_size=64', 'data.channels=1', 'data.normalize=dataset', 'data.aug=medium', 'data.duplicates=drop',
+                   'model.arch=resnet18', 'train.epochs=10', 'train.lr=2e-3', 'train.schedule=one_cycle')
+
+@dataclass
+class MedMNISTResult:
+    "What `medmnist` returns: the run, its evaluation on test (or validation), the bundle, and the summary block"
+    training: TrainResult
+    evaluation: object              # `EvaluationReport` of the test split (of validation when the file has no test split)
+    bundle: Path|None               # the exported bundle (None without the export extra)
+    summary: dict                   # the `medmnist` block of summary.json
+    seconds: dict = field(default_factory=dict)
+
+    @property
+    def run_dir(self)->Path: return self.training.run_dir
+
+# %% ../nbs/16_pipeline.ipynb #5162c160
+def _operating(block:dict, thr:float|None)->dict:
+    "ROC-AUC, accuracy, sensitivity, specificity, ECE and Brier of an evaluation block (accuracy from its counts)"
+    g = lambda k: block[k]['estimate'] if k in block else None
+    n = sum(g(k) for k in ('tp', 'fp', 'tn', 'fn'))
+    return dict(roc_auc=g('roc_auc'), accuracy=(g('tp') + g('tn')) / n, sensitivity=g('sensitivity'), specificity=g('specificity'),
+                ece=g('ece'), brier=g('brier'), threshold=thr)
+
+def _medmnist_summary(res:TrainResult, ev)->dict:
+    "The `medmnist` block of summary.json: validation (from training) and the evaluated split, before/after calibration and adjustment"
+    v = res.valid['metrics']
+    out = dict(validation=dict(roc_auc=v.get('roc_auc'), accuracy=v.get('accuracy'), sensitivity=v.get('sensitivity'), specificity=v.get('specificity'),
+                               brier=v.get('brier'), threshold=0.5, note='raw probabilities at 0.5, as training monitors them'))
+    if ev.task == 'binary':
+        out[ev.split] = dict(uncalibrated=_operating(ev.before, ev.thresholds_uncalibrated['threshold']), calibrated=_operating(ev.after, ev.thresholds['threshold']),
+                             prevalence=dict(validation=ev.shift['validation_prevalence'], true=ev.shift['true_prevalence'],
+                                             estimated_em=ev.shift['check'].get('em'), estimated_bbse=ev.shift['check'].get('bbse'),
+                                             label_shift_only=ev.shift['check'].get('label_shift_only'), message=ev.shift['check']['message']),
+                             adjusted=ev.shift['adjusted'], warnings=ev.warnings)
+    else: out[ev.split] = dict(uncalibrated={k: d['estimate'] for k, d in ev.before.items()}, calibrated={k: d['estimate'] for k, d in ev.after.items()})
+    return jsonable(out)
+
+def medmnist(npz,                      # a MedMNIST v2 .npz (train and val; test when it has one)
+             out:str|Path='runs',      # folder for the PNGs, the run folder and the MLflow store
+             overrides=(),             # dotted config overrides on top of `MEDMNIST_RECIPE`
+             flag:str|None=None,       # dataset name; default: from the file name
+             quiet:bool=False,         # no progress output
+             export:bool=True,         # write the bundle
+            )->MedMNISTResult:
+    "Adapter -> train on train -> calibrate on val -> evaluate on test when present -> export, with the summary in summary.json"
+    from medimg.calibration import evaluate
+    from medimg.data import manifest_from_medmnist
+    t, npz, out = [time.perf_counter()], Path(npz), Path(out)
+    df = manifest_from_medmnist(npz, out/'data'/npz.stem, flag=flag); t.append(time.perf_counter())
+    flag = df.attrs['flag']
+    cfg = load_config(overrides=[f'output_dir={out}', f'name={flag}', *MEDMNIST_RECIPE, *overrides])
+    res = train(cfg, df, quiet=quiet); t.append(time.perf_counter())
+    split = 'test' if (res.manifest.split == 'test').any() else 'valid'
+    ev = evaluate(res, split=split)
+    ev.save(res.run_dir/EVALUATION_DIR); t.append(time.perf_counter())
+    bundle = None
+    if export and importlib.util.find_spec('onnxruntime') and importlib.util.find_spec('onnx'):
+        from medimg.export import export_bundle
+        bundle = export_bundle(res, res.run_dir/BUNDLE_DIR, overwrite=True)
+    t.append(time.perf_counter())
+    summ = _medmnist_summary(res, ev)
+    s = json.loads((res.run_dir/SUMMARY_FILE).read_text()); s['medmnist'] = summ
+    (res.run_dir/SUMMARY_FILE).write_text(json.dumps(s, indent=1) + '\n')
+    return MedMNISTResult(res, ev, bundle, summ, {k: round(b - a, 2) for k, a, b in zip(('adapter', 'train', 'evaluate', 'export'), t, t[1:])})

@@ -20,9 +20,13 @@ from .transforms import Preprocess
 # %% auto #0
 __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FILE', 'DATASET_CARD_FILE', 'PREPROCESS_FILE',
            'SUMMARY_FILE', 'HISTORY_FILE', 'CHECKPOINTS_DIR', 'LAST_CHECKPOINT', 'RESUME_CHECKPOINT', 'PLOTS_DIR',
-           'EVALUATION_DIR', 'EXPLAIN_DIR', 'BUNDLE_DIR', 'CACHE_DIR', 'MLFLOW_DB', 'run_path', 'write_run_manifest',
-           'read_run_manifest', 'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs',
-           'predict_logits']
+           'EVALUATION_DIR', 'EXPLAIN_DIR', 'BUNDLE_DIR', 'CACHE_DIR', 'MLFLOW_DB', 'TRAINING_CURVES_PLOT',
+           'ROC_PR_PLOT', 'CONFUSION_PLOT', 'EVALUATION_FILE', 'EVALUATION_REPORT', 'EVALUATION_PLOT',
+           'CALIBRATION_FILE', 'LOCALIZATION_FILE', 'LOCALIZATION_CSV', 'CAM_GRID_FILE', 'PREDICTIONS_TEST_FILE',
+           'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
+           'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'run_path',
+           'write_run_manifest', 'read_run_manifest', 'unwrap_model', 'model_from_run', 'RunModel', 'load_run',
+           'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -31,6 +35,16 @@ SUMMARY_FILE, HISTORY_FILE = 'summary.json', 'history.csv'
 CHECKPOINTS_DIR, LAST_CHECKPOINT, RESUME_CHECKPOINT = 'checkpoints', 'last.pth', 'resume.pth'
 PLOTS_DIR, EVALUATION_DIR, EXPLAIN_DIR, BUNDLE_DIR, CACHE_DIR = 'plots', 'evaluation', 'explain', 'bundle', 'cache'
 MLFLOW_DB = 'mlflow.db'   # in output_dir, shared by the runs written there
+# written into the run folder by later stages
+TRAINING_CURVES_PLOT, ROC_PR_PLOT, CONFUSION_PLOT = 'training_curves.png', 'roc_pr.png', 'confusion.png'   # in plots/
+EVALUATION_FILE, EVALUATION_REPORT, EVALUATION_PLOT, CALIBRATION_FILE = 'evaluation.json', 'EVALUATION.md', 'evaluation.png', 'calibration.json'
+LOCALIZATION_FILE, LOCALIZATION_CSV, CAM_GRID_FILE = 'localization.json', 'localization.csv', 'cam_grid.png'   # in explain/
+PREDICTIONS_TEST_FILE = 'predictions_test.csv'
+# the bundle: what an inference machine reads (it also holds CONFIG_FILE, ENVIRONMENT_FILE, DATASET_CARD_FILE, PREPROCESS_FILE, CALIBRATION_FILE)
+MODEL_FILE, MODEL_INT8_FILE, WEIGHTS_FILE = 'model.onnx', 'model.int8.onnx', 'weights.safetensors'
+THRESHOLDS_FILE, LABELS_FILE, METRICS_FILE, BUNDLE_FILE = 'thresholds.json', 'labels.json', 'metrics.json', 'bundle.json'
+MODEL_CARD_FILE, CHECKSUMS_FILE = 'MODEL_CARD.md', 'checksums.sha256'
+CONFORMAL_FILE, REFERENCE_FILE = 'conformal.json', 'reference.json'
 
 def run_path(cfg)->Path:
     "The folder `train` writes for the config `cfg`: `<output_dir>/<name>-<config hash>`"
@@ -56,13 +70,13 @@ def unwrap_model(model):
     "The module inside a `DistributedDataParallel` wrapper (or `model` itself)"
     return getattr(model, 'module', model)
 
-def model_from_run(d,                      # run folder written by `train`
+def model_from_run(run_dir,                # run folder written by `train`
                    checkpoint:str|None=None, # file in checkpoints/; default: the best one named in summary.json, else last.pth
                   ):
     "The run's model with its checkpoint loaded (`weights_only=True`), in eval mode on the CPU"
     import torch
     from medimg.models import create_model   # torch and timm only when a model is built: the bundle's inference path imports this module
-    d = Path(d)
+    d = Path(run_dir)
     if not (d/SUMMARY_FILE).exists(): raise FileNotFoundError(f"{d} is not a finished medimg run (no {SUMMARY_FILE})")
     s, cfg = json.loads((d/SUMMARY_FILE).read_text()), load_config(d/CONFIG_FILE)
     m = create_model(cfg.model.arch, task=s['task'], labels=s['labels'], in_chans=cfg.data.channels, pretrained=False,
@@ -79,14 +93,14 @@ class RunModel:
     run_dir: Path; run_id: str|None = None
     preds: dict = field(default_factory=dict)   # split -> dict(logits, targets) already computed by training
 
-def load_run(source)->RunModel:
+def load_run(run)->RunModel: # a `TrainResult`, a `RunModel` or a run folder written by `train`
     "A `RunModel` from a `TrainResult`, a `RunModel` or a run folder written by `train` (best checkpoint, `weights_only=True`)"
-    if isinstance(source, RunModel): return source
-    if hasattr(source, 'learn'):
-        preds = {k: dict(logits=d['logits'], targets=d['targets']) for k, d in (('valid', source.valid), ('test', source.test)) if d}
-        return RunModel(unwrap_model(source.learn.model).cpu().eval(), source.preprocess, source.task, source.labels, source.manifest,
-                        source.config, Path(source.run_dir), source.run_id, preds)
-    d = Path(source)
+    if isinstance(run, RunModel): return run
+    if hasattr(run, 'learn'):
+        preds = {k: dict(logits=d['logits'], targets=d['targets']) for k, d in (('valid', run.valid), ('test', run.test)) if d}
+        return RunModel(unwrap_model(run.learn.model).cpu().eval(), run.preprocess, run.task, run.labels, run.manifest,
+                        run.config, Path(run.run_dir), run.run_id, preds)
+    d = Path(run)
     m = model_from_run(d)
     s = json.loads((d/SUMMARY_FILE).read_text())
     return RunModel(m, Preprocess.from_json((d/PREPROCESS_FILE).read_text()), s['task'], s['labels'],

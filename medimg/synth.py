@@ -17,7 +17,7 @@ from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 from .io import pseudonymize
 
 # %% auto #0
-__all__ = ['SITES', 'FINDINGS', 'NEGATIVE', 'TASK_LABELS', 'make_synthetic_dataset', 'show_synthetic', 'pd_sample']
+__all__ = ['SITES', 'FINDINGS', 'NEGATIVE', 'TASK_LABELS', 'make_synthetic_dataset', 'show_synthetic']
 
 # %% ../nbs/05_synth.ipynb #155669d6
 SITES = [
@@ -273,7 +273,7 @@ def show_synthetic(df,                  # manifest from `make_synthetic_dataset`
     from matplotlib.patches import Rectangle
     from medimg.io import read_image
     pos = df.mask_path.notna()
-    pick = pd_sample(df[pos], n // 2, seed) + pd_sample(df[~pos], n - n // 2, seed)
+    pick = _sample_rows(df[pos], n // 2, seed) + _sample_rows(df[~pos], n - n // 2, seed)
     nrows = math.ceil(len(pick) / ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(2.6 * ncols, 2.8 * nrows), squeeze=False)
     for ax, (_, r) in zip(axs.flat, pick):
@@ -286,4 +286,4 @@ def show_synthetic(df,                  # manifest from `make_synthetic_dataset`
     fig.tight_layout()
     return fig
 
-def pd_sample(df, n, seed): return list(df.sample(min(n, len(df)), random_state=seed).iterrows())
+def _sample_rows(df, n, seed): return list(df.sample(min(n, len(df)), random_state=seed).iterrows())

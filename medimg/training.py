@@ -22,9 +22,9 @@ with warnings.catch_warnings():   # fastai's import calls torch.jit.script, whic
 from .config import ConfigError, ExperimentConfig, checkpoint_name, config_hash, load_config, save_config
 from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, task_metrics
-from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
-                        LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, SPLIT_REPORT_FILE,
-                        SUMMARY_FILE, read_run_manifest, run_path, unwrap_model, write_run_manifest)
+from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
+                        LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
+                        SUMMARY_FILE, TRAINING_CURVES_PLOT, read_run_manifest, run_path, unwrap_model, write_run_manifest)
 from .tracking import Tracker, flatten_params, tracking_uri
 
 # %% auto #0
@@ -249,7 +249,9 @@ def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
         src = f'medimg synthetic chest radiographs (make_synthetic_dataset, seed {cfg.seed}, {cfg.data.synth_patients} patients)'
     df = validate_manifest(df)
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
-    leak = check_leakage(df, group=cfg.data.group)  # raises on leakage; the report reuses it (no second decode)
+    leak = check_leakage(df, group=cfg.data.group, duplicates=cfg.data.duplicates)  # raises on leakage; the report reuses it (no second decode)
+    if leak['dropped']: df = df[~df.path.isin(leak['dropped'])]
+    src = df.attrs.get('source', src)
     write_run_manifest(df, run_dir/MANIFEST_FILE)
     rep = save_split_report(df, run_dir/SPLIT_REPORT_FILE, config=cfg, leakage=leak)
     dataset_card(df, rep, run_dir/DATASET_CARD_FILE, name=cfg.name, source=src)
@@ -598,12 +600,12 @@ def save_plots(res:TrainResult)->list[Path]:
     out.mkdir(exist_ok=True)
     def save(fig, name):
         fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); paths.append(out/name)
-    save(plot_history(res.history, MONITOR[res.task]), 'training_curves.png')
+    save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)
     d, split = (res.test, 'test') if res.test else (res.valid, 'valid')
     if res.task == 'binary' and len(set(d['targets'].tolist())) == 2:
-        save(plot_roc_pr(d['targets'], d['probs'].ravel(), threshold=0.5, label=split), 'roc_pr.png')
-        save(plot_confusion(d['targets'], d['probs'].ravel() >= 0.5, res.labels), 'confusion.png')
-    elif res.task == 'multiclass': save(plot_confusion(d['targets'], d['probs'].argmax(1), res.labels), 'confusion.png')
+        save(plot_roc_pr(d['targets'], d['probs'].ravel(), threshold=0.5, label=split), ROC_PR_PLOT)
+        save(plot_confusion(d['targets'], d['probs'].ravel() >= 0.5, res.labels), CONFUSION_PLOT)
+    elif res.task == 'multiclass': save(plot_confusion(d['targets'], d['probs'].argmax(1), res.labels), CONFUSION_PLOT)
     return paths
 
 # %% ../nbs/12_training.ipynb #0212cf28

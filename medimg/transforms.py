@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from fastcore.basics import patch
+
 from .io import read_image
 from .utils import IMAGENET_STATS
 
 
 # %% auto #0
 __all__ = ['IMAGENET', 'RESIZE_POLICIES', 'AUG_PRESETS', 'Preprocess', 'geometry', 'resize_array', 'apply_geometry',
-           'apply_clahe', 'finish_batch', 'dataset_stats', 'get_augment', 'tta_views', 'show_augmented']
+           'apply_clahe', 'dataset_stats', 'get_augment', 'tta_views', 'show_augmented']
 
 # %% ../nbs/04_transforms.ipynb #274bd386
 IMAGENET = {k: list(v) for k, v in IMAGENET_STATS.items()}   # as lists, the form a JSON spec reads back
@@ -45,30 +47,40 @@ class Preprocess:
             raise ValueError(f"normalize dict needs exactly the keys mean and std, got {sorted(self.normalize)}")
 
 # %% ../nbs/04_transforms.ipynb #9e3c3a20
-def _pre_to_dict(self:Preprocess)->dict:
+@patch
+def to_dict(self:Preprocess)->dict:
+    "The spec as plain data (a `(center, width)` window as a dict)"
     d = dataclasses.asdict(self)
     if isinstance(d['window'], tuple): d['window'] = {'center': d['window'][0], 'width': d['window'][1]}
     return d
 
-def _pre_from_dict(d:dict)->Preprocess:
+@patch(cls_method=True)
+def from_dict(cls:Preprocess, d:dict)->Preprocess:
+    "The spec `to_dict` gave; an unknown key is an error"
     d = dict(d)
     unknown = set(d) - {f.name for f in dataclasses.fields(Preprocess)}
     if unknown: raise ValueError(f"unknown Preprocess keys {sorted(unknown)}")
     w = d.get('window')
     if isinstance(w, dict): d['window'] = (w['center'], w['width'])
     elif isinstance(w, list): d['window'] = [tuple(o) if isinstance(o, list) else (o['center'], o['width']) if isinstance(o, dict) else o for o in w]
-    return Preprocess(**d)
+    return cls(**d)
 
-Preprocess.to_dict = _pre_to_dict
-Preprocess.from_dict = staticmethod(_pre_from_dict)
-Preprocess.to_json = lambda self, indent=2: json.dumps(self.to_dict(), indent=indent, sort_keys=True)
-Preprocess.from_json = staticmethod(lambda s: _pre_from_dict(json.loads(Path(s).read_text() if not str(s).lstrip().startswith('{') else s)))
+@patch
+def to_json(self:Preprocess, indent:int=2)->str:
+    "The spec as JSON, keys sorted"
+    return json.dumps(self.to_dict(), indent=indent, sort_keys=True)
 
-def _spec_hash(self:Preprocess, geometry_only:bool=False)->str:
+@patch(cls_method=True)
+def from_json(cls:Preprocess, s)->Preprocess: # JSON text, or a JSON file
+    "The spec `to_json` wrote"
+    return cls.from_dict(json.loads(Path(s).read_text() if not str(s).lstrip().startswith('{') else s))
+
+@patch
+def spec_hash(self:Preprocess, geometry_only:bool=False)->str: # leave out the normalisation (what the on-disk cache is keyed by)
+    "12 hex characters of the sha256 of the spec"
     d = self.to_dict()
     if geometry_only: d.pop('normalize')
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
-Preprocess.spec_hash = _spec_hash
 
 # %% ../nbs/04_transforms.ipynb #48ad7333
 def geometry(resize:str, h:int, w:int, size:int)->dict:
@@ -79,7 +91,10 @@ def geometry(resize:str, h:int, w:int, size:int)->dict:
     oy, ox = float(round((size - nh) / 2)), float(round((size - nw) / 2))  # whole pixels: where `apply_geometry` really places it
     return dict(scale_y=nh / h, scale_x=nw / w, offset_y=oy, offset_x=ox, new_h=nh, new_w=nw)
 
-Preprocess.geometry = lambda self, h, w: geometry(self.resize, h, w, self.size)
+@patch
+def geometry(self:Preprocess, h:int, w:int)->dict:
+    "Where an `h x w` image lands in this spec's output (see `geometry`)"
+    return geometry(self.resize, h, w, self.size)
 
 # %% ../nbs/04_transforms.ipynb #61504c6f
 def resize_array(x:np.ndarray, h:int, w:int)->np.ndarray:
@@ -123,7 +138,8 @@ def _norm_stats(normalize, channels:int):
     return mean, std
 
 # %% ../nbs/04_transforms.ipynb #24423439
-def _load(self:Preprocess, src)->np.ndarray:
+@patch
+def load(self:Preprocess, src)->np.ndarray: # a file path or an HxW(xC) array
     "Read, CLAHE and resize: float32 size x size x (the image's own channels)"
     x = read_image(src, window=self.window, frame=self.frame) if isinstance(src, (str, Path)) else np.asarray(src, np.float32)
     if x.ndim == 2: x = x[..., None]
@@ -139,17 +155,21 @@ def _channels(x:np.ndarray, channels:int)->np.ndarray:
     if c == 3 and channels == 1: return (x[..., 0] * np.float32(0.299) + x[..., 1] * np.float32(0.587) + x[..., 2] * np.float32(0.114))[..., None]
     raise ValueError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={channels}")
 
-def _finish(self:Preprocess, x:np.ndarray)->np.ndarray:
+@patch
+def finish(self:Preprocess, x:np.ndarray)->np.ndarray: # `load`'s output
     "Set the channels, normalise, and return C x H x W float32"
     x = _channels(x, self.channels)
     st = _norm_stats(self.normalize, x.shape[-1])
     if st is not None: x = (x - st[0]) / st[1]
     return np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)
 
-Preprocess.load, Preprocess.finish = _load, _finish
-Preprocess.__call__ = lambda self, src: self.finish(self.load(src))
+@patch
+def __call__(self:Preprocess, src)->np.ndarray: # a file path or an HxW(xC) array
+    "`finish(load(src))`: the model input for one image, C x H x W float32"
+    return self.finish(self.load(src))
 
 # %% ../nbs/04_transforms.ipynb #c45a394e
+@patch
 def finish_batch(self:Preprocess, x):
     "`finish` for a torch batch B x C x H x W of `load` outputs (identical results, on the batch's device)"
     import torch
@@ -163,19 +183,18 @@ def finish_batch(self:Preprocess, x):
         m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in st)
         x = (x - m) / s
     return x.contiguous()
-Preprocess.finish_batch = finish_batch
 
 # %% ../nbs/04_transforms.ipynb #ad5c9497
 def dataset_stats(paths,                 # images of the training split
-                  pre:Preprocess,        # the spec whose `load` step is measured (normalisation ignored)
+                  preprocess:Preprocess, # the spec whose `load` step is measured (normalisation ignored)
                   max_images:int|None=500, # a regular subsample for speed; None: all
                  )->dict:                # dict(mean=[...], std=[...]) for `Preprocess(normalize=...)`
-    "Per-channel mean and std of `pre.load` over (a regular subsample of) the training images"
+    "Per-channel mean and std of `preprocess.load` over (a regular subsample of) the training images"
     paths = list(paths)
     if max_images and len(paths) > max_images: paths = paths[::math.ceil(len(paths) / max_images)]
     s = s2 = n = 0
     for p in paths:
-        x = pre.load(p).astype(np.float64)
+        x = preprocess.load(p).astype(np.float64)
         s, s2, n = s + x.sum((0, 1)), s2 + (x ** 2).sum((0, 1)), n + x.shape[0] * x.shape[1]
     mean = s / n
     return dict(mean=[float(v) for v in mean], std=[float(v) for v in np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12))])
@@ -217,7 +236,7 @@ def tta_views(x,                  # batch tensor N x C x H x W
 
 # %% ../nbs/04_transforms.ipynb #92732f19
 def show_augmented(src,                   # a path or array
-                   pre:Preprocess,        # preprocessing spec
+                   preprocess:Preprocess, # preprocessing spec
                    aug='light',           # preset name or albumentations pipeline
                    n:int=8,               # number of augmented samples
                    title:str|None=None,   # figure title (e.g. the label)
@@ -225,7 +244,7 @@ def show_augmented(src,                   # a path or array
     "The preprocessed image and `n` augmented versions, as the model sees them before normalisation"
     import matplotlib.pyplot as plt
     aug = get_augment(aug, seed=0) if isinstance(aug, str) else aug
-    x = pre.load(src)
+    x = preprocess.load(src)
     imgs = [x] + [aug(image=x)['image'] for _ in range(n)]
     fig, axs = plt.subplots(1, len(imgs), figsize=(1.8 * len(imgs), 2.1))
     for i, (ax, im) in enumerate(zip(axs, imgs)):
