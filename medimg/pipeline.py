@@ -96,8 +96,8 @@ def demo(out:str|Path='runs', # folder for the synthetic data, the run folder an
     return DemoResult(res, ev, loc, ex, secs)
 
 # %% ../nbs/16_pipeline.ipynb #676c5602
-MEDMNIST_RECIPE = ('data.image_size=64', 'data.channels=1', 'data.normalize=dataset', 'data.aug=medium', 'data.duplicates=drop',
-                   'model.arch=resnet18', 'train.epochs=10', 'train.lr=2e-3', 'train.schedule=one_cycle')
+MEDMNIST_RECIPE = ('data.image_size=48', 'data.channels=1', 'data.normalize=dataset', 'data.aug=medium', 'data.duplicates=drop',
+                   'model.arch=resnet10t', 'train.epochs=8', 'train.lr=2e-3', 'train.schedule=one_cycle')
 
 @dataclass
 class MedMNISTResult:
