@@ -345,11 +345,12 @@ def manifest_from_medmnist(npz:str|Path,          # a MedMNIST v2 .npz (any subs
     except (OSError, ValueError) as e: raise ManifestError({f"{npz}: not a readable .npz ({type(e).__name__}: {e})": []}) from None
     splits = [s for s in _MEDMNIST_SPLITS if f'{s}_images' in data.files]
     if not splits: raise ManifestError({f"{npz}: no <split>_images arrays (has {', '.join(data.files)})": []})
-    index, rows = dest/'medmnist.json', []
+    index, rows, counts = dest/'medmnist.json', [], {}
     digest = hashlib.sha256(npz.read_bytes()).hexdigest()
     fresh = not (index.exists() and json.loads(index.read_text()).get('sha256') == digest)
     for s in splits:
-        imgs, labs = data[f'{s}_images'], data[f'{s}_labels']
+        imgs, labs = data[f'{s}_images'], data[f'{s}_labels']   # each read (decompressed) once
+        counts[s] = len(imgs)
         if imgs.ndim not in (3, 4) or imgs.dtype != np.uint8 or len(imgs) != len(labs):
             raise ManifestError({f"{npz}: {s}_images {imgs.shape} {imgs.dtype} with {s}_labels {labs.shape} is not a 2D MedMNIST split": []})
         if task == 'multilabel' and labs.shape[1] != len(names) or task != 'multilabel' and (labs.shape[1] != 1 or labs.max() >= len(names)):
@@ -361,7 +362,7 @@ def manifest_from_medmnist(npz:str|Path,          # a MedMNIST v2 .npz (any subs
             lab = [n for n, v in zip(names, l) if v] if task == 'multilabel' else names[int(l[0])]
             rows.append(dict(path=str(p), label=lab, split=_MEDMNIST_SPLITS[s], patient_id=f'{s}_{i:06d}', image_id=f'{s}_{i:06d}',
                              label_index=None if task == 'multilabel' else int(l[0])))
-    if fresh: index.write_text(json.dumps(dict(flag=flag, sha256=digest, images={s: len(data[f'{s}_images']) for s in splits}), indent=1) + '\n')
+    if fresh: index.write_text(json.dumps(dict(flag=flag, sha256=digest, images=counts), indent=1) + '\n')
     df = validate_manifest(pd.DataFrame(rows))
     df.attrs.update(flag=flag, source=f"MedMNIST v2 {flag} ({npz.name}); CC BY 4.0",
                     note='MedMNIST keeps no patient identifiers: each image is its own group, so patient-level leakage cannot be checked')
