@@ -14,21 +14,28 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
+from .io import dicom_age_years
 from .metrics import MetricWarning, binary_metrics, task_metrics
-from .run import CALIBRATION_FILE, EVALUATION_FILE, EVALUATION_PLOT, EVALUATION_REPORT, MLFLOW_DB, RunModel, load_run, model_inputs, predict_logits
+from .run import (CALIBRATION_FILE, CONFUSION_PLOT, EVALUATION_FILE, EVALUATION_PLOT, EVALUATION_REPORT, MLFLOW_DB, PLOTS_DIR, RunModel, load_run,
+                        model_inputs, predict_logits)
 from .tracking import mlflow_client, tracking_uri
 from .utils import MedimgError, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['CALIBRATORS', 'CalibrationError', 'Calibrator', 'TemperatureScaling', 'PlattScaling', 'IsotonicCalibration',
-           'NoCalibration', 'ece', 'brier', 'nll', 'calibration_slope_intercept', 'reliability_diagram',
-           'tune_threshold', 'ppv_npv_at_prevalence', 'adjust_prevalence', 'estimate_prevalence', 'shift_check',
-           'conformity_scores', 'ConformalSets', 'bootstrap_ci', 'fast_binary_metrics', 'save_calibration',
-           'load_calibration', 'load_conformal', 'EvaluationReport', 'evaluate']
+__all__ = ['CALIBRATION_BOUNDS', 'MIN_CLASS_IMAGES', 'MIN_FIT', 'CAP_KNEE', 'CAP_MAX', 'CALIBRATORS', 'AGE_BANDS',
+           'CalibrationError', 'CalibrationWarning', 'capped_sigmoid', 'calibration_support', 'Calibrator',
+           'TemperatureScaling', 'PlattScaling', 'IsotonicCalibration', 'NoCalibration', 'fit_calibrator', 'ece',
+           'brier', 'nll', 'calibration_slope_intercept', 'reliability_diagram', 'tune_threshold',
+           'ppv_npv_at_prevalence', 'adjust_prevalence', 'estimate_prevalence', 'shift_check', 'conformity_scores',
+           'ConformalSets', 'bootstrap_ci', 'fast_binary_metrics', 'save_calibration', 'load_calibration',
+           'load_conformal', 'age_band', 'EvaluationReport', 'evaluate']
 
 # %% ../nbs/13_calibration.ipynb #a60cd030
 class CalibrationError(MedimgError, ValueError):
     "A calibrator, threshold or evaluation cannot be computed from the data given (the message says why)"
+
+class CalibrationWarning(UserWarning):
+    "A calibrator was fitted with a guardrail (regularised, bounded, replaced) because the validation data could not support the plain fit"
 
 def _task_of(logits:np.ndarray, y=None)->str:
     "binary (one logit), multiclass (C logits, class-index targets) or multilabel (C logits, N x C targets)"
@@ -68,6 +75,27 @@ def _columns(z, y):
         yield torch.from_numpy(z[ok, j]), torch.from_numpy(y[ok, j].astype(np.float64))
 
 # %% ../nbs/13_calibration.ipynb #d5765b9e
+CALIBRATION_BOUNDS = dict(temperature=(0.05, 20.), slope=(0.05, 20.), intercept=(-15., 15.))  # fitted parameters are kept inside these
+MIN_CLASS_IMAGES = dict(none=0, temperature=10, platt=20, isotonic=50)  # fewer validation images of the rarest class: a regularised fit
+MIN_FIT = 5   # fewer: no calibration at all (`fit_calibrator`)
+CAP_KNEE, CAP_MAX = 15., 36.   # `capped_sigmoid`: logits beyond +-15 grow logarithmically, and stop at +-36 (where float64 still has 1 - p > 0)
+
+def capped_sigmoid(u)->np.ndarray:
+    "The logistic function of `u`, identical for |u| <= 15, with a logarithmic tail beyond (15 + log(1 + |u| - 15), at most 36): never exactly 0 or 1"
+    u = np.asarray(u, np.float64); a = np.abs(u)
+    return sigmoid(np.sign(u) * np.minimum(np.where(a > CAP_KNEE, CAP_KNEE + np.log1p(np.maximum(a - CAP_KNEE, 0)), a), CAP_MAX))
+
+def calibration_support(z, y, task:str)->dict:
+    "What the validation data can support: `n_min` (images of the rarest class, of any label) and `separable` (a threshold on the logit splits it perfectly)"
+    z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
+    if task == 'multiclass':
+        n = np.bincount(y.astype(int), minlength=z.shape[1])
+        return dict(n_min=int(n.min()), separable=bool((z.argmax(1) == y).all()))
+    cols = [(z, y)] if task == 'binary' else [(z[~np.isnan(y[:, j]), j], y[~np.isnan(y[:, j]), j]) for j in range(z.shape[1])]
+    n_min = min(int(min((c == 1).sum(), (c == 0).sum())) for _, c in cols)
+    sep = any((c == 1).any() and (c == 0).any() and (zc[c == 0].max() < zc[c == 1].min()) for zc, c in cols)
+    return dict(n_min=n_min, separable=bool(sep))
+
 CALIBRATORS = {}
 
 class Calibrator:
@@ -82,14 +110,25 @@ class Calibrator:
         _check_split(split, len(z))
         if len(z) != len(y): raise CalibrationError(f"{len(z)} logits but {len(y)} targets")
         if self.task == 'binary' and len(np.unique(y)) < 2: raise CalibrationError("calibration needs both classes in the targets")
-        self._fit(z, y if self.task != 'multiclass' else y.astype(int))
+        y = y if self.task != 'multiclass' else y.astype(int)
+        sup, why = calibration_support(z, y, self.task), []
+        if sup['separable'] and self.method in ('temperature', 'platt'): why.append('the validation logits separate the classes perfectly (the unpenalised fit has no finite optimum)')
+        if sup['n_min'] < MIN_CLASS_IMAGES[self.method]: why.append(f"the rarest class has {sup['n_min']} validation images (fewer than {MIN_CLASS_IMAGES[self.method]} for {self.method})")
+        self._fit(z, y, reg=bool(why))
+        if not why and self._out_of_bounds(): why.append('the fitted parameters fell outside the bounds'); self._fit(z, y, reg=True)
+        self.guard = dict(n_min_class=sup['n_min'], separable=sup['separable'], regularised=bool(why) and self.method in ('temperature', 'platt'),
+                          clipped=self._clip(), reason='; '.join(why) or None)
+        if why: warnings.warn(f"{type(self).__name__}: {self.guard['reason']}: " + ('fitted with a weak prior and bounded parameters instead'
+                              if self.guard['regularised'] else 'the fit is unreliable; see fit_calibrator'), CalibrationWarning, stacklevel=2)
         return self
+    def _out_of_bounds(self)->bool: return False
+    def _clip(self)->bool: return False
     def predict_proba(self, logits)->np.ndarray:
         "Calibrated probabilities: N for binary, N x C otherwise"
         if not hasattr(self, 'task'): raise CalibrationError(f"{type(self).__name__} is not fitted")
         return self._predict(_as_logits(logits, self.task))
     def params(self)->dict: return {}
-    def to_json(self)->str: return json.dumps(dict(method=self.method, task=self.task, **self.params()), indent=1)
+    def to_json(self)->str: return json.dumps(dict(method=self.method, task=self.task, **self.params(), guard=getattr(self, 'guard', None)), indent=1)
     @staticmethod
     def from_json(s:str)->Calibrator:
         "The calibrator `to_json` wrote"
@@ -99,7 +138,7 @@ class Calibrator:
         return CALIBRATORS[m]._load(d)
     @classmethod
     def _load(cls, d:dict):
-        c = cls.__new__(cls); c.task = d.pop('task'); c._set(d); return c
+        c = cls.__new__(cls); c.task = d.pop('task'); c.guard = d.pop('guard', None); c._set(d); return c
     def _set(self, d): self.__dict__.update(d)
     def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v}' for k, v in self.params().items()) if hasattr(self, 'task') else 'unfitted'})"
 
@@ -107,38 +146,59 @@ class Calibrator:
 class TemperatureScaling(Calibrator):
     "Logits divided by a temperature T fitted by NLL: one T (binary, multiclass) or one per label (multi-label)"
     method = 'temperature'
-    def _fit(self, z, y):
+    def _fit(self, z, y, reg:bool=False):
         import torch, torch.nn.functional as F
+        pen = lambda p, n: (0.5 * p[0] ** 2 / n) if reg else 0.   # regularised: a N(0, 1) prior on log T (T = 1 unless the data say otherwise)
         if self.task == 'multiclass':
             zt, yt = torch.from_numpy(z), torch.from_numpy(y).long()
-            t = np.exp(_fit_lbfgs([0.], lambda p: F.cross_entropy(zt * torch.exp(-p[0]), yt)))[0]
+            t = np.exp(_fit_lbfgs([0.], lambda p: F.cross_entropy(zt * torch.exp(-p[0]), yt) + pen(p, len(zt))))[0]
         else:
             cols = [(torch.from_numpy(z), torch.from_numpy(y))] if self.task == 'binary' else list(_columns(z, y))
-            ts = [np.exp(_fit_lbfgs([0.], lambda p: F.binary_cross_entropy_with_logits(zc * torch.exp(-p[0]), yc)))[0] for zc, yc in cols]
+            ts = [np.exp(_fit_lbfgs([0.], lambda p: F.binary_cross_entropy_with_logits(zc * torch.exp(-p[0]), yc) + pen(p, len(zc))))[0] for zc, yc in cols]
             t = ts[0] if self.task == 'binary' else ts
         self.temperature = float(t) if np.ndim(t) == 0 else [float(v) for v in t]
+    def _out_of_bounds(self): lo, hi = CALIBRATION_BOUNDS['temperature']; t = np.asarray(self.temperature); return bool(((t < lo) | (t > hi)).any())
+    def _clip(self):
+        lo, hi = CALIBRATION_BOUNDS['temperature']; t = np.asarray(self.temperature); c = np.clip(t, lo, hi)
+        self.temperature = float(c) if c.ndim == 0 else c.tolist()
+        return bool((c != t).any())
     def _predict(self, z):
         t = np.asarray(self.temperature)
-        return softmax(z / t) if self.task == 'multiclass' else sigmoid(z / t)
+        return softmax(z / t) if self.task == 'multiclass' else capped_sigmoid(z / t)
     def params(self): return dict(temperature=self.temperature)
 
 # %% ../nbs/13_calibration.ipynb #218bf39f
 class PlattScaling(Calibrator):
     "sigmoid(a*z + b) per output (binary, multi-label); softmax(a*z + b) with one slope and per-class biases (multiclass)"
     method = 'platt'
-    def _fit(self, z, y):
+    def _fit(self, z, y, reg:bool=False):
         import torch, torch.nn.functional as F
+        # regularised: slope a = exp(alpha) > 0 (a calibrator must not reverse the ranking) with N(0, 1) on alpha and N(0, 5^2) on the biases
+        slope = (lambda p: torch.exp(p[0])) if reg else (lambda p: p[0])
+        pen = lambda p, n: (0.5 * p[0] ** 2 + 0.02 * (p[1:] ** 2).sum()) / n if reg else 0.
+        x0 = 0. if reg else 1.
         if self.task == 'multiclass':
             zt, yt, C = torch.from_numpy(z), torch.from_numpy(y).long(), z.shape[1]
-            p = _fit_lbfgs([1.] + [0.] * (C - 1), lambda p: F.cross_entropy(p[0] * zt + torch.cat([p.new_zeros(1), p[1:]]), yt))
-            self.a, self.b = float(p[0]), [0.] + [float(v) for v in p[1:]]   # first bias fixed at 0: softmax is shift-invariant
+            p = _fit_lbfgs([x0] + [0.] * (C - 1), lambda p: F.cross_entropy(slope(p) * zt + torch.cat([p.new_zeros(1), p[1:]]), yt) + pen(p, len(zt)))
+            self.a, self.b = float(np.exp(p[0]) if reg else p[0]), [0.] + [float(v) for v in p[1:]]   # first bias fixed at 0: softmax is shift-invariant
             return
         cols = [(torch.from_numpy(z), torch.from_numpy(y))] if self.task == 'binary' else list(_columns(z, y))
-        ab = [_fit_lbfgs([1., 0.], lambda p: F.binary_cross_entropy_with_logits(p[0] * zc + p[1], yc)) for zc, yc in cols]
-        self.a, self.b = ((float(ab[0][0]), float(ab[0][1])) if self.task == 'binary' else ([float(v[0]) for v in ab], [float(v[1]) for v in ab]))
+        ab = [_fit_lbfgs([x0, 0.], lambda p: F.binary_cross_entropy_with_logits(slope(p) * zc + p[1], yc) + pen(p, len(zc))) for zc, yc in cols]
+        ab = [(float(np.exp(a) if reg else a), float(b)) for a, b in ab]
+        self.a, self.b = (ab[0] if self.task == 'binary' else ([v[0] for v in ab], [v[1] for v in ab]))
+    def _out_of_bounds(self):
+        (alo, ahi), (blo, bhi) = CALIBRATION_BOUNDS['slope'], CALIBRATION_BOUNDS['intercept']
+        a, b = np.asarray(self.a), np.asarray(self.b)
+        return bool(((a < alo) | (a > ahi)).any() or ((b < blo) | (b > bhi)).any())
+    def _clip(self):
+        (alo, ahi), (blo, bhi) = CALIBRATION_BOUNDS['slope'], CALIBRATION_BOUNDS['intercept']
+        a, b = np.asarray(self.a, float), np.asarray(self.b, float)
+        ca, cb = np.clip(a, alo, ahi), np.clip(b, blo, bhi)
+        self.a, self.b = (float(ca) if ca.ndim == 0 else ca.tolist()), (float(cb) if cb.ndim == 0 else cb.tolist())
+        return bool((ca != a).any() or (cb != b).any())
     def _predict(self, z):
         a, b = np.asarray(self.a), np.asarray(self.b)
-        return softmax(a * z + b) if self.task == 'multiclass' else sigmoid(a * z + b)
+        return softmax(a * z + b) if self.task == 'multiclass' else capped_sigmoid(a * z + b)
     def params(self): return dict(a=self.a, b=self.b)
 
 # %% ../nbs/13_calibration.ipynb #c9dd05fc
@@ -146,7 +206,7 @@ class IsotonicCalibration(Calibrator):
     "scikit-learn's isotonic regression on the probabilities, per output (one-vs-rest and renormalised for multiclass)"
     method = 'isotonic'
     def _probs(self, z): return softmax(z) if self.task == 'multiclass' else sigmoid(z)
-    def _fit(self, z, y):
+    def _fit(self, z, y, reg:bool=False):
         from sklearn.isotonic import IsotonicRegression
         p = self._probs(z)
         if self.task == 'binary': cols = [(p, y)]
@@ -167,8 +227,28 @@ class IsotonicCalibration(Calibrator):
 class NoCalibration(Calibrator):
     "The model's own probabilities (sigmoid or softmax of the logits)"
     method = 'none'
-    def _fit(self, z, y): pass
-    def _predict(self, z): return softmax(z) if self.task == 'multiclass' else sigmoid(z)
+    def _fit(self, z, y, reg:bool=False): pass
+    def _predict(self, z): return softmax(z) if self.task == 'multiclass' else capped_sigmoid(z)
+
+# %% ../nbs/13_calibration.ipynb #5d0b457a
+def fit_calibrator(method:str,             # 'temperature', 'platt', 'isotonic' or 'none'
+                   logits, y,              # validation logits and targets
+                   split=None,             # split name(s) of the rows, checked for test rows
+                   task:str|None=None,
+                  )->Calibrator:           # fitted; `guard` says what the guardrails did
+    "The calibrator `method` names, fitted with the guardrails: none below `MIN_FIT` images of the rarest class, Platt for isotonic below its minimum"
+    z = _as_logits(logits, task); yy = np.asarray(y, np.float64)
+    t = task or _task_of(z, yy)
+    sup, used, why = calibration_support(z, yy.astype(int) if t == 'multiclass' else yy, t), method, None
+    if method != 'none' and sup['n_min'] < MIN_FIT: used, why = 'none', f"the rarest class has {sup['n_min']} validation images (fewer than {MIN_FIT}): not calibrated"
+    elif method == 'isotonic' and sup['n_min'] < MIN_CLASS_IMAGES['isotonic']:
+        used, why = 'platt', f"the rarest class has {sup['n_min']} validation images (fewer than {MIN_CLASS_IMAGES['isotonic']} for isotonic): Platt scaling instead"
+    if why: warnings.warn(f"calibration.method={method!r}: {why}", CalibrationWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        if why: warnings.simplefilter('ignore', CalibrationWarning)   # said once
+        c = CALIBRATORS[used]().fit(z, y, split=split, task=t)
+    c.guard = dict(c.guard, requested=method, used=used, **({'reason': '; '.join(r for r in (why, c.guard['reason']) if r)} if why else {}))
+    return c
 
 # %% ../nbs/13_calibration.ipynb #5edce1c8
 def _bin_ids(conf:np.ndarray, n_bins:int, strategy:str)->np.ndarray:
@@ -491,6 +571,7 @@ def bootstrap_ci(metric_fn,            # f(y, p) -> float or dict of floats
                 )->dict:               # estimate, low, high, n_valid (or a dict of those per metric)
     "Percentile bootstrap confidence interval(s), resampling patients"
     y, p = np.asarray(y), np.asarray(p)
+    if len(y) == 0: raise CalibrationError("bootstrap_ci needs at least one image")
     members, rng = _clusters(groups, len(y)), np.random.default_rng(seed)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', MetricWarning); warnings.simplefilter('ignore', RuntimeWarning)
@@ -549,8 +630,13 @@ def _split_preds(run:RunModel, df:pd.DataFrame|None, split:str):
     y = targets(rows, run.task, run.labels)
     return predict_logits(run.model, run.preprocess, rows.path.tolist()), y, rows
 
-def _age_band(age)->pd.Series:
-    return pd.cut(pd.to_numeric(age, errors='coerce'), [0, 40, 60, 80, 200], right=False, labels=['<40', '40-59', '60-79', '80+']).astype(str)
+AGE_BANDS = dict(edges=[0, 40, 60, 80, 200], labels=['<40', '40-59', '60-79', '80+'])   # years; 'unknown' where no age is recorded
+
+def age_band(age)->pd.Series:
+    "Age bands of `AGE_BANDS` from ages in years, numbers as text or DICOM Age Strings ('055Y', '006M'); 'unknown' when missing"
+    years = pd.Series(age).map(dicom_age_years)
+    band = pd.cut(years, AGE_BANDS['edges'], right=False, labels=AGE_BANDS['labels']).astype(object)
+    return band.where(band.notna(), 'unknown').astype(str)
 
 # %% ../nbs/13_calibration.ipynb #004dff28
 def _binary_block(y, p, thr, groups, n_boot, alpha, seed)->dict:
@@ -568,10 +654,11 @@ def _subgroups(rows, y, p, thr, groups, cols, n_boot, alpha, seed)->pd.DataFrame
     "Per-level counts and metrics with CIs for each subgroup column present"
     recs, rows = [], rows.reset_index(drop=True)
     for col in cols:
-        vals = _age_band(rows['age']) if col == 'age_band' and 'age_band' not in rows and 'age' in rows else rows[col].astype(str) if col in rows else None
+        vals = age_band(rows['age']) if col == 'age_band' and 'age_band' not in rows and 'age' in rows else rows[col].astype(str) if col in rows else None
         if vals is None: continue
         for lev in sorted(vals.unique()):
             s = (vals == lev).to_numpy()
+            if not s.any(): continue
             g = None if groups is None else np.asarray(groups)[s]
             ci = bootstrap_ci(lambda a, b: fast_binary_metrics(a, b, thr), y[s], p[s], groups=g, n_boot=n_boot, alpha=alpha, seed=seed)
             recs.append(dict(subgroup=col, level=lev, images=int(s.sum()), patients=int(len(set(g))) if g is not None else int(s.sum()),
@@ -778,6 +865,22 @@ def _warnings(before:dict, after:dict, shift:dict|None)->list[str]:
     if shift and shift['check'].get('label_shift_only') is False: w.append(shift['check']['message'])
     return w
 
+def _guard_warnings(calibrator)->list[str]:
+    "What the calibration guardrails did, as a report warning"
+    g = getattr(calibrator, 'guard', None) or {}
+    return [f"calibration guardrail ({g.get('requested', calibrator.method)} -> {calibrator.method}{', regularised' if g.get('regularised') else ''}"
+            f"{', clipped to the bounds' if g.get('clipped') else ''}): {g['reason']}"] if g.get('reason') else []
+
+def _save_confusion(run, y, p, threshold:float, split:str):
+    "The run's confusion matrix, at the operating point chosen on validation (`plots/confusion.png`; training draws none at 0.5)"
+    import matplotlib.pyplot as plt
+    from medimg.metrics import plot_confusion
+    out = Path(run.run_dir)/PLOTS_DIR
+    if not out.is_dir(): return
+    fig = plot_confusion(y, p >= threshold, run.labels)
+    fig.axes[0].set_title(f'{split}, at the operating point {threshold:.3g}', fontsize=10)
+    fig.savefig(out/CONFUSION_PLOT, dpi=110, bbox_inches='tight'); plt.close(fig)
+
 def _threshold_kw(cc)->dict:
     "tune_threshold arguments from a `CalibrationConfig`"
     return dict(target_sensitivity=cc.target_sensitivity if cc.threshold == 'sensitivity' else None,
@@ -817,7 +920,7 @@ def evaluate(run,                             # a `TrainResult`, `RunModel` or r
     zv, yv, vrows = _split_preds(run, None, 'valid')
     if calibrator is None:
         method = cc.method if cc.method != 'auto' else ('temperature' if run.task == 'multiclass' else 'platt')
-        calibrator = CALIBRATORS[method]().fit(zv, yv, split=vrows.split.tolist(), task=run.task)
+        calibrator = fit_calibrator(method, zv, yv, split=vrows.split.tolist(), task=run.task)
     raw = NoCalibration().fit(zv, yv, task=run.task)
     lab = run.labels if run.task == 'multilabel' else None
     thr = tune_threshold(yv, calibrator.predict_proba(zv), **_threshold_kw(cc), labels=lab) if run.task != 'multiclass' else None
@@ -843,6 +946,8 @@ def evaluate(run,                             # a `TrainResult`, `RunModel` or r
     conf, cset = _conformal_block(run, cc, calibrator, zv, yv, vrows, p_cal, y, seed) if run.task != 'multilabel' and cc.conformal_alpha else (None, None)
     rep = EvaluationReport(run.task, run.labels, split, len(y), int(len(set(groups))) if groups is not None else None, prev, calibrator,
                            thr, thr_raw, before, after, naive, deploy, sub, n_boot, alpha, str(run.run_dir.name),
-                           y=y, p_raw=p_raw, p_cal=p_cal, groups=groups, shift=shift, conformal=conf, conformal_sets=cset, warnings=_warnings(before, after, shift))
+                           y=y, p_raw=p_raw, p_cal=p_cal, groups=groups, shift=shift, conformal=conf, conformal_sets=cset,
+                           warnings=_guard_warnings(calibrator) + _warnings(before, after, shift))
+    if df is None and run.task == 'binary' and len(set(np.asarray(y).tolist())) == 2: _save_confusion(run, y, p_cal, thr['threshold'], split)
     if log: _log_report(run, rep)
     return rep

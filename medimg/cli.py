@@ -124,12 +124,22 @@ def _demo(args)->int:
             args=[(('--config',), dict(metavar='PATH', help='YAML or JSON experiment config (default: built-in defaults)')),
                   (('--quiet',), dict(action='store_true', help='no progress bars')),
                   (('--resume',), dict(action='store_true', help="continue the run from its last finished epoch, if it has one")),
-                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='dotted overrides, e.g. train.epochs=10'))])
+                  (('--no-evaluate',), dict(action='store_true', help="skip calibration and evaluation after training (run `medimg evaluate` later)")),
+                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='dotted overrides, e.g. train.epochs=10'))],
+            description='Trains, then (unless --no-evaluate) calibrates on the validation split, chooses the operating point there and '
+                        'evaluates the test split with patient-level CIs, as `medimg evaluate` does, into RUN/evaluation.')
 def _train(args)->int:
-    from medimg.training import train
+    from types import SimpleNamespace
+    from medimg.training import dist_info, train
     res = train(load_config(args.config, args.overrides), quiet=args.quiet, resume='auto' if args.resume else False)
-    from medimg.training import dist_info
-    if dist_info()[0] == 0: _print_run(res)  # under torchrun, one report
+    if dist_info()[0] != 0: return 0   # under torchrun, one report
+    ev = None
+    if not args.no_evaluate:
+        from medimg.calibration import evaluate
+        from medimg.run import EVALUATION_DIR
+        if (res.manifest.split == 'test').any(): ev = evaluate(res); ev.save(res.run_dir/EVALUATION_DIR)
+        else: print("no test split: not evaluated (run `medimg evaluate --run RUN --data CSV` on external data)", file=sys.stderr)
+    _print_run(SimpleNamespace(training=res, evaluation=ev))
     return 0
 
 # %% ../nbs/17_cli.ipynb #3e6e7f40

@@ -17,9 +17,9 @@ from .utils import MedimgError
 
 # %% auto #0
 __all__ = ['TASKS', 'LOSS_TASKS', 'METRIC_ABBREV', 'opt', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig',
-           'CalibrationConfig', 'ExportConfig', 'ExperimentConfig', 'ConfigError', 'config_rule', 'validate_config',
-           'config_from_dict', 'config_to_dict', 'apply_overrides', 'load_config', 'save_config', 'config_hash',
-           'checkpoint_name']
+           'CalibrationConfig', 'ExportConfig', 'ExperimentConfig', 'ConfigError', 'config_rule', 'known_task',
+           'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict', 'apply_overrides', 'load_config',
+           'save_config', 'config_hash', 'checkpoint_name']
 
 # %% ../nbs/02_config.ipynb #d2d6fe34
 def opt(default,                    # default value (lists and dicts are copied per instance)
@@ -42,11 +42,19 @@ TASKS = ('binary', 'multiclass', 'multilabel')
 class DataConfig:
     "Where images come from and how they become tensors"
     manifest: str|None = None     # CSV/Parquet manifest (path, label, patient_id, ...); None: the synthetic demo dataset
+    task: str = opt('auto', choices=('auto',) + TASKS)  # 'auto': from the labels, only when every row agrees (lists/'a|b' -> multilabel)
+    positive_label: str|None = None  # binary: the positive class; None: the label that is not a known negative name (normal, benign, ...), else an error
     image_size: int = opt(128, low=16, high=4096)  # side length of the model input in pixels
-    window: str|None = 'auto'     # DICOM window for `read_image`: 'auto', a preset name, or None for raw values
+    window: str|list[float]|list[str]|None = 'auto'  # 'auto', a preset name, [center, width], a list of presets (one channel each), or None for raw values
+    frame: int|None = opt(None, low=0, high=1_000_000)  # frame of a multi-frame DICOM; None: the middle frame
+    clahe: bool = False           # contrast-limited adaptive histogram equalisation after windowing
+    clahe_clip_limit: float = opt(2., low=0, high=100, low_open=True)  # CLAHE clip limit (relative, as in OpenCV/scikit-image)
+    clahe_tile_grid: int = opt(8, low=1, high=64)  # CLAHE tiles per side
     resize: str = opt('pad', choices=('squish', 'pad', 'crop'))  # how images reach `image_size`
     channels: int = opt(3, choices=(1, 3))  # 1 (grayscale) or 3 (grayscale repeated, for pretrained models)
-    normalize: str = opt('imagenet', choices=('imagenet', 'dataset', 'none'))  # intensity normalisation
+    normalize: str = opt('imagenet', choices=('imagenet', 'dataset', 'custom', 'none'))  # 'imagenet': the model's pretraining statistics; 'dataset': the training split's; 'custom': data.mean/data.std
+    mean: list[float]|None = None  # normalize='custom': per-channel mean (of intensities in [0, 1])
+    std: list[float]|None = None   # normalize='custom': per-channel standard deviation
     aug: str = opt('light', choices=('none', 'light', 'medium'))  # training augmentation preset
     hflip: bool = False           # horizontal flips; off by default because laterality matters in chest images
     bs: int = opt(32, low=1, high=65536)  # batch size
@@ -67,8 +75,9 @@ class ModelConfig:
     arch: str = 'resnet18'         # any timm architecture name
     pretrained: bool|str = False   # False, True (timm weights already cached) or a local .safetensors/.pth file
     drop_rate: float = opt(0., low=0, high=1, high_open=True)  # dropout before the classifier
-    task: str = opt('auto', choices=('auto',) + TASKS)  # 'auto': derived from the manifest's labels
     head: str|None = opt(None, choices=(None, 'linear', 'mlp', 'clinical'))  # classifier head preset (`medimg.models.HEADS`)
+    kwargs: dict = opt({})         # extra arguments for `timm.create_model`, e.g. {img_size: 64} for a ViT at 64 px (checked against the model)
+    small_input: bool = False      # ResNet-family CNNs: a stride-1 stem without max-pool for 28-64 px inputs (`medimg.models.adapt_small_input`)
 
 @dataclass
 class LossConfig:
@@ -78,6 +87,7 @@ class LossConfig:
     pos_weight: bool = False       # binary/multi-label: weight positives by neg/pos of the training split
     focal_gamma: float = opt(2., low=0, high=10)  # focusing parameter of the focal loss
     label_smoothing: float = opt(0., low=0, high=1, high_open=True)  # multiclass label smoothing
+    reduction: str = opt('mean', choices=('mean', 'sum'))  # how per-image losses are combined into the batch loss
     allow_with_sampler: bool = False  # allow class weights together with a balanced sampler
 
 # %% ../nbs/02_config.ipynb #d8f39715
@@ -168,6 +178,12 @@ def _coerce(v, tp):
             try: return _coerce(v, a)
             except _Bad: pass
         raise _Bad()
+    if tp is dict:
+        if isinstance(v, str) and v.strip():
+            try: v = yaml.safe_load(v)
+            except yaml.YAMLError: raise _Bad()
+        if not isinstance(v, dict): raise _Bad()
+        return dict(v)
     if origin is list:
         if isinstance(v, str): v = [s.strip() for s in v.split(',') if s.strip()]
         if not isinstance(v, (list, tuple)): raise _Bad()
@@ -285,11 +301,46 @@ def _one_target(cfg):
 # %% ../nbs/02_config.ipynb #24233298
 LOSS_TASKS = dict(bce=('binary', 'multilabel'), masked_bce=('multilabel',), ce=('multiclass',), focal=TASKS)  # which loss fits which task
 
+def known_task(cfg)->str|None:
+    "The task when the config alone fixes it: `data.task`, or the synthetic dataset's `data.synth_task`; None when the manifest decides"
+    if cfg.data.task != 'auto': return cfg.data.task
+    return cfg.data.synth_task if cfg.data.manifest is None else None
+
+def task_problems(cfg,        # an `ExperimentConfig`, or just its `LossConfig`
+                  task:str)->list[str]:
+    "What in `cfg` does not fit `task`: the loss, its weights and options, the positive class; checked by `validate_config` when the task is known, else by `train` before it writes anything"
+    L, data = getattr(cfg, 'loss', cfg), getattr(cfg, 'data', None)
+    loss, out = L.name, []
+    if loss != 'auto' and task not in LOSS_TASKS[loss]:
+        why = ' (softmax across findings would force them to compete; use bce, masked_bce or focal)' if task == 'multilabel' and loss == 'ce' else ''
+        out.append(f"loss.name='{loss}' does not fit the task '{task}'{why}; it supports {', '.join(LOSS_TASKS[loss])}")
+    if L.class_weights and task == 'binary': out.append(f"loss.class_weights='{L.class_weights}' does not apply to a single-logit binary model; use loss.pos_weight=true")
+    if L.class_weights and task == 'multilabel': out.append("loss.class_weights applies to multiclass tasks; use loss.pos_weight=true for multi-label")
+    if L.pos_weight and task == 'multiclass': out.append("loss.pos_weight applies to sigmoid losses; use loss.class_weights for multiclass")
+    if L.label_smoothing and task != 'multiclass': out.append("loss.label_smoothing applies to multiclass cross-entropy only")
+    if L.label_smoothing and loss == 'focal': out.append("loss.label_smoothing is not supported with the focal loss")
+    if data is not None and data.positive_label is not None and task != 'binary': out.append(f"data.positive_label={cfg.data.positive_label!r} applies to binary tasks only, not '{task}'")
+    return out
+
 @config_rule
-def _loss_fits_task(cfg):
-    task, loss = cfg.model.task, cfg.loss.name
-    if task != 'auto' and loss != 'auto' and task not in LOSS_TASKS[loss]:
-        return f"loss.name='{loss}' does not fit model.task='{task}'; it supports {', '.join(LOSS_TASKS[loss])}"
+def _options_fit_task(cfg):
+    task = known_task(cfg)
+    if cfg.data.manifest is None and cfg.data.task not in ('auto', cfg.data.synth_task):
+        return f"data.task='{cfg.data.task}' but the synthetic dataset is generated for data.synth_task='{cfg.data.synth_task}'"
+    return task_problems(cfg, task) if task else None
+
+@config_rule
+def _preprocessing_keys(cfg):
+    d, out = cfg.data, []
+    if isinstance(d.window, list) and d.window and isinstance(d.window[0], float) and (len(d.window) != 2 or d.window[1] <= 0):
+        out.append(f"data.window={d.window} must be [center, width] with width > 0 (or a list of preset names)")
+    if d.normalize == 'custom':
+        for k in ('mean', 'std'):
+            v = getattr(d, k)
+            if not v or len(v) not in (1, d.channels): out.append(f"data.normalize='custom' needs data.{k} with 1 or data.channels={d.channels} values, got {v}")
+        if d.std and any(s <= 0 for s in d.std): out.append(f"data.std={d.std} must be > 0")
+    elif d.mean is not None or d.std is not None: out.append(f"data.mean/data.std are used only with data.normalize='custom' (it is '{d.normalize}')")
+    return out
 
 @config_rule
 def _split_sizes(cfg):

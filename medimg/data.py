@@ -12,18 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import ImageReadError, dicom_headers, pseudonymize, read_image, sniff_format
+from .io import ImageReadError, dicom_age_years, dicom_headers, pseudonymize, read_image, sniff_format
 from .utils import MedimgError, cpu_count
 
 
 # %% auto #0
-__all__ = ['SPLITS', 'REQUIRED', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'MEDMNIST_LABELS', 'ManifestError',
-           'validate_manifest', 'read_manifest', 'infer_task', 'manifest_task', 'targets', 'pos_weight_from_counts',
-           'class_weights_from_counts', 'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders',
-           'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom',
-           'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage',
-           'split_report', 'report_fingerprint', 'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset',
-           'get_dataloaders']
+__all__ = ['SPLITS', 'REQUIRED', 'NEGATIVE_NAMES', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'MEDMNIST_LABELS',
+           'MEDMNIST_POSITIVE', 'ManifestError', 'label_name', 'validate_manifest', 'read_manifest', 'binary_labels',
+           'infer_task', 'manifest_task', 'set_task', 'targets', 'pos_weight_from_counts', 'class_weights_from_counts',
+           'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders', 'manifest_from_csv',
+           'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom', 'manifest_from_medmnist',
+           'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage', 'split_report',
+           'report_fingerprint', 'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #38890b82
 class ManifestError(MedimgError, ValueError):
@@ -44,6 +44,20 @@ REQUIRED = ('path', 'label', 'patient_id')
 def _is_list(v)->bool: return isinstance(v, (list, tuple))
 def _missing(v)->bool: return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
 
+def label_name(v)->str|None:
+    "A label as the string medimg uses: 0/1, True/False, 1.0 (a CSV column with gaps) become '0', '1', 'True', 'False', '1'"
+    if _missing(v): return None
+    if isinstance(v, (bool, np.bool_)): return str(bool(v))
+    if isinstance(v, (float, np.floating)) and float(v).is_integer(): return str(int(v))
+    if isinstance(v, np.integer): return str(int(v))
+    return str(v)
+
+def _label_variants(names)->dict:
+    "Groups of distinct label names that differ only by case or surrounding whitespace: {canonical: [names]}"
+    g = {}
+    for n in sorted(set(names)): g.setdefault(n.strip().casefold(), []).append(n)
+    return {k: v for k, v in g.items() if len(v) > 1}
+
 def validate_manifest(df:pd.DataFrame,        # manifest to check
                       check_files:bool=True,  # check that every path exists
                      )->pd.DataFrame:         # the manifest, with `path` and `patient_id` as strings
@@ -61,7 +75,13 @@ def validate_manifest(df:pd.DataFrame,        # manifest to check
     lists = df.label.map(_is_list).to_numpy()
     if lists.any() and not lists.all(): add('label is not a list in a multi-label manifest', ~lists)
     elif lists.all(): add('multi-label label has a non-string or empty entry', np.array([any(_missing(o) or not isinstance(o, str) for o in l) for l in df.label]))
-    else: add('empty label', df.label.map(_missing).to_numpy())
+    else:
+        add('empty label', df.label.map(_missing).to_numpy())
+        df['label'] = df.label.map(label_name)   # 0/1 and True/False are class names like any other
+    names = [o for l in df.label for o in (l if _is_list(l) else [l]) if isinstance(o, str)]
+    for variants in _label_variants(names).values():  # 'Nodule' and 'nodule ' are one class typed twice, not two classes
+        add(f"labels differ only by case or whitespace: {' / '.join(repr(v) for v in variants)}",
+            np.array([any(o in variants for o in (l if _is_list(l) else [l])) for l in df.label]))
     add('empty patient_id', df.patient_id.map(_missing).to_numpy())
     df['patient_id'] = df.patient_id.map(lambda v: None if _missing(v) else str(v))
     if 'split' in df.columns: add(f"split not one of {', '.join(SPLITS)}", ~df.split.isin(SPLITS).to_numpy())
@@ -69,38 +89,91 @@ def validate_manifest(df:pd.DataFrame,        # manifest to check
     return df
 
 # %% ../nbs/06_data.ipynb #a28c1b82
-def read_manifest(path:str|Path)->pd.DataFrame:
+def read_manifest(path:str|Path,     # CSV or Parquet file
+                  task:str|None=None, # 'multilabel': split every label on '|'; 'binary'/'multiclass': never; None/'auto': only if every row has a '|'
+                 )->pd.DataFrame:
     "A manifest from CSV or Parquet: ids as strings, 'a|b' labels as lists (multi-label)"
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"manifest {p} does not exist")
-    df = pd.read_parquet(p) if p.suffix == '.parquet' else pd.read_csv(p, dtype={c: str for c in ('patient_id', 'study_id', 'image_id', 'path')})
-    if 'label' in df.columns and df.label.astype(str).str.contains(r'\|').any():
-        df['label'] = df.label.map(lambda s: [o for o in str(s).split('|') if o] if isinstance(s, str) else [])
+    if p.suffix != '.parquet' and p.stat().st_size == 0: raise ManifestError({f"{p}: the file is empty (0 bytes), not a manifest": []})
+    try: df = pd.read_parquet(p) if p.suffix == '.parquet' else pd.read_csv(p, dtype={c: str for c in ('patient_id', 'study_id', 'image_id', 'path')})
+    except pd.errors.EmptyDataError: raise ManifestError({f"{p}: no columns (an empty CSV)": []}) from None
+    if 'label' not in df.columns or task in ('binary', 'multiclass'): return df
+    split = lambda s: [o for o in str(s).split('|') if o] if isinstance(s, str) else []
+    piped = df.label.map(lambda s: isinstance(s, str) and '|' in s).to_numpy()
+    if task == 'multilabel' or piped.all(): df['label'] = df.label.map(split)
+    elif piped.any():
+        odd = piped if piped.sum() <= (~piped).sum() else ~piped
+        raise ManifestError({f"{p}: {piped.sum()} of {len(df)} labels hold '|' (multi-label) and the others do not; "
+                             "set the task (data.task='multilabel' or 'binary'/'multiclass') or fix the rows": [f"{i} ({df.label.iloc[i]!r})" for i in np.flatnonzero(odd)]})
     return df
 
 # %% ../nbs/06_data.ipynb #35dc2a1e
 def _is_multi(v)->bool: return isinstance(v, (list, tuple, set, frozenset))
 
-def infer_task(labels,             # one label per image: a str/int, or a list of findings for multi-label
-              )->tuple[str, list]: # (task, sorted label names)
+NEGATIVE_NAMES = ('normal', 'no_finding', 'no finding', 'negative', 'benign', 'healthy', 'rest', 'other', 'control', 'absent',
+                  '0', 'false', 'no')  # case-insensitive; the other label of a binary task is then the positive class
+
+def binary_labels(names,                  # the two class names
+                  positive:str|None=None, # the positive class (`data.positive_label`); None: the one that is not a known negative name
+                 )->list:                 # [negative, positive]: the single logit scores the second
+    "Order two class names as [negative, positive], from `positive` or `NEGATIVE_NAMES`; refuse to guess"
+    names = sorted({label_name(n) for n in names})
+    if len(names) != 2: raise ValueError(f"a binary task has two labels, got {names}")
+    if positive is not None:
+        positive = label_name(positive)
+        if positive not in names: raise ValueError(f"positive_label={positive!r} is not one of the labels {names}")
+        return [n for n in names if n != positive] + [positive]
+    neg = [n for n in names if n.strip().casefold() in NEGATIVE_NAMES]
+    if len(neg) != 1:
+        raise ValueError(f"cannot tell which of the labels {names} is the positive class ({'both' if neg else 'neither'} "
+                         f"{'are' if neg else 'is'} a known negative name); set data.positive_label (positive_label=) to one of them")
+    return neg + [n for n in names if n != neg[0]]
+
+def infer_task(labels,                  # one label per image: a str/int, or a list of findings for multi-label
+               positive:str|None=None,  # binary: the positive class (see `binary_labels`)
+               task:str|None=None,      # the task the labels must fit; None/'auto': inferred
+              )->tuple[str, list]:      # (task, label names: [negative, positive] for binary, sorted otherwise)
     "Derive the task and label names from a column of labels: lists -> multilabel, 2 classes -> binary, more -> multiclass"
     labels = list(labels)
     if not labels: raise ValueError("cannot infer the task from an empty label column")
     multi = [_is_multi(l) for l in labels]
     if any(multi) and not all(multi):
-        raise ValueError(f"labels mix lists (multi-label) and single values: {sum(multi)} of {len(labels)} are lists")
+        raise ValueError(f"labels mix lists (multi-label) and single values: {sum(multi)} of {len(labels)} are lists "
+                         f"(rows {np.flatnonzero(np.array(multi) if sum(multi) <= len(labels) / 2 else ~np.array(multi))[:20].tolist()})")
+    if task not in (None, 'auto') and (task == 'multilabel') != all(multi):
+        raise ValueError(f"task={task!r} but the labels are {'lists of findings (multi-label)' if all(multi) else 'single values'}")
     if all(multi): return 'multilabel', sorted({str(o) for l in labels for o in l})
-    missing = sum(l is None or (isinstance(l, float) and l != l) for l in labels)
+    missing = sum(_missing(l) for l in labels)
     if missing: raise ValueError(f"{missing} of {len(labels)} labels are missing (None/NaN); a single-label task needs every label")
-    names = sorted({str(l) for l in labels})
+    names = sorted({label_name(l) for l in labels})
     if len(names) < 2: raise ValueError(f"only one class present ({names[0]!r}); a classifier needs at least two")
-    return ('binary' if len(names) == 2 else 'multiclass'), names
+    inferred = 'binary' if len(names) == 2 else 'multiclass'
+    if task == 'binary' and inferred != 'binary': raise ValueError(f"task='binary' but the labels have {len(names)} classes: {names}")
+    task = task if task == 'multiclass' else inferred   # two classes may be trained as a 2-way softmax when asked
+    return task, (binary_labels(names, positive) if task == 'binary' else names)
 
 # %% ../nbs/06_data.ipynb #edfa0a64
-def manifest_task(df:pd.DataFrame)->tuple[str, list]:
-    "(task, label names) of a manifest: `df.attrs` if set, else inferred (lists -> multilabel; 2 classes -> binary)"
-    if df.attrs.get('task') and df.attrs.get('labels'): return df.attrs['task'], list(df.attrs['labels'])
-    return infer_task(df.label)
+def manifest_task(df:pd.DataFrame,
+                  task:str|None=None,      # the task the labels must fit (`data.task`); None: `df.attrs['task']` or inferred
+                  positive:str|None=None,  # binary: the positive class (`data.positive_label`); None: `df.attrs['positive']` or inferred
+                 )->tuple[str, list]:
+    "(task, label names) of a manifest: `df.attrs` if set, else inferred (lists -> multilabel; 2 classes -> binary, [negative, positive])"
+    a = df.attrs
+    if a.get('task') and a.get('labels') and task in (None, 'auto', a['task']) and positive in (None, a.get('positive')) and _names(df) <= set(a['labels']):
+        return a['task'], list(a['labels'])   # the order resolved once (a filtered frame may miss a class); stale attrs of relabelled rows are not trusted
+    pos = positive if positive is not None else a.get('positive') if a.get('positive') in _names(df) else None
+    return infer_task(df.label, positive=pos, task=task or a.get('task'))
+
+def _names(df)->set:
+    "The label names present in a manifest"
+    return {o for l in df.label for o in (l if _is_multi(l) else [label_name(l)])}
+
+def set_task(df:pd.DataFrame, task:str|None=None, positive:str|None=None)->pd.DataFrame:
+    "Resolve the task and label order once (`manifest_task`) and keep them in `df.attrs`, where every later stage reads them"
+    t, labels = manifest_task(df, task, positive)
+    df.attrs.update(task=t, labels=labels, **(dict(positive=labels[-1]) if t == 'binary' else {}))
+    return df
 
 def targets(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->np.ndarray:
     "Targets as arrays: binary 0/1 floats, multiclass class indices, multi-label N x C floats (NaN = uncertain)"
@@ -112,9 +185,10 @@ def targets(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->np.ndar
                 for f in (unc if _is_list(unc) else []): y[i, labels.index(f)] = np.nan
         return y
     idx = {l: i for i, l in enumerate(labels)}
-    bad = sorted(set(df.label) - set(idx))
+    names = df.label.map(label_name)
+    bad = sorted(set(names) - set(idx), key=str)
     if bad: raise ValueError(f"labels {bad} are not among the task's labels {labels}")
-    y = df.label.map(idx).to_numpy()
+    y = names.map(idx).to_numpy()
     return y.astype(np.float32) if task == 'binary' else y.astype(np.int64)
 
 # %% ../nbs/06_data.ipynb #8df93302
@@ -203,23 +277,29 @@ def manifest_from_folders(root:str|Path,            # folder with one subfolder 
     return df
 
 # %% ../nbs/06_data.ipynb #e4cbb075
-def _find_files(image_dir:Path, names, extensions=None)->tuple[list, list]:
-    "Map file names (or stems, if `extensions` is given) to paths anywhere under `image_dir`"
+def _find_files(image_dir:Path, names, extensions=None, base:Path|None=None)->tuple[list, list, dict]:
+    "Map file names (or stems, if `extensions` is given) to paths under `image_dir`; a value with a folder part is a path relative to `base` (then `image_dir`)"
     index = {}
     for dp, _, fs in os.walk(image_dir):
-        for f in fs: index.setdefault(f, os.path.join(dp, f))
-    res, missing = [], []
+        for f in fs: index.setdefault(f, []).append(os.path.join(dp, f))
+    res, missing, ambiguous = [], [], {}
     for n in names:
-        cands = [str(n)] if not extensions else [f'{n}{e}' for e in extensions] + [str(n)]
-        hit = next((index[c] for c in cands if c in index), None)
+        n = str(n)
+        if os.path.isabs(n) or os.sep in n or '/' in n:   # a path: absolute, or relative to the CSV's folder (else image_dir)
+            hit = next((str(p) for p in ([Path(n)] if os.path.isabs(n) else [Path(b)/n for b in (base, image_dir) if b is not None]) if p.is_file()), None)
+        else:
+            cands = [n] if not extensions else [f'{n}{e}' for e in extensions] + [n]
+            hits = next((index[c] for c in cands if c in index), [])
+            if len(hits) > 1: ambiguous[n] = sorted(hits)
+            hit = hits[0] if hits else None
         res.append(hit)
-        if hit is None: missing.append(str(n))
-    return res, missing
+        if hit is None: missing.append(n)
+    return res, missing, ambiguous
 
 # %% ../nbs/06_data.ipynb #80c1676f
 def manifest_from_csv(csv:str|Path,                 # CSV with one row per image
-                      image_dir:str|Path,           # folder searched (recursively) for the files named in `path_col`
-                      path_col:str='path',          # column with the file name (or a path relative to image_dir)
+                      image_dir:str|Path|None=None, # folder searched (recursively) for the files named in `path_col`; default: the CSV's folder
+                      path_col:str='path',          # column with the file name, or a path (relative to the CSV's folder, else to image_dir)
                       label_col:str='label',        # column with the label
                       patient_col:str='patient_id', # column with the patient (grouping) id
                       label_sep:str|None=None,      # e.g. '|' for multi-label findings in one cell
@@ -227,13 +307,17 @@ def manifest_from_csv(csv:str|Path,                 # CSV with one row per image
                       extensions=None,              # try these extensions when the column holds stems
                       columns:dict|None=None,       # other columns to keep, renamed {csv name: manifest name}
                      )->pd.DataFrame:
-    "Manifest from a generic labels CSV; files listed but not found are errors, named in the message"
-    csv, image_dir = Path(csv), Path(image_dir)
-    raw = pd.read_csv(csv, dtype={patient_col: str}, keep_default_na=True)
+    "Manifest from a generic labels CSV; files listed but not found, or found twice, are errors, named in the message"
+    csv = Path(csv); image_dir = Path(image_dir) if image_dir is not None else csv.parent
+    if not csv.is_file(): raise FileNotFoundError(f"labels CSV {csv} does not exist")
+    try: raw = pd.read_csv(csv, dtype={patient_col: str}, keep_default_na=True)
+    except pd.errors.EmptyDataError: raise ManifestError({f"{csv}: no columns (an empty CSV)": []}) from None
     miss = [c for c in (path_col, label_col, patient_col) if c not in raw.columns]
     if miss: raise ValueError(f"{csv}: column(s) {miss} not found; columns are {list(raw.columns)}")
-    paths, missing = _find_files(image_dir, raw[path_col], extensions)
-    if missing: raise ManifestError({f'file listed in {csv.name} not found under {image_dir}': missing})
+    paths, missing, ambiguous = _find_files(image_dir, raw[path_col], extensions, base=csv.parent)
+    problems = {f'file listed in {csv.name} not found under {image_dir}': missing} if missing else {}
+    if ambiguous: problems[f'file name in {csv.name} found in several folders under {image_dir} (give the relative path)'] = [f"{n}: {', '.join(p)}" for n, p in ambiguous.items()]
+    if problems: raise ManifestError(problems)
     label = raw[label_col]
     if label_sep is not None:
         label = label.map(lambda s: [] if _missing(s) or s == negative else [o.strip() for o in str(s).split(label_sep) if o.strip()])
@@ -254,8 +338,9 @@ def manifest_from_ham10000(csv:str|Path, image_dir:str|Path,
     unmapped = raw.dx[~raw.dx.isin(list(mapping))].value_counts()
     if len(unmapped):
         raise ValueError(f"{csv}: dx value(s) not in the mapping: {unmapped.to_dict()} (mapping covers {sorted(mapping)})")
-    paths, missing = _find_files(Path(image_dir), raw.image_id, extensions)
+    paths, missing, ambiguous = _find_files(Path(image_dir), raw.image_id, extensions)
     if missing: raise ManifestError({f'image_id in {Path(csv).name} without a file under {image_dir}': missing})
+    if ambiguous: raise ManifestError({f'image_id in {Path(csv).name} with several files under {image_dir}': [f"{n}: {', '.join(p)}" for n, p in ambiguous.items()]})
     df = pd.DataFrame(dict(path=paths, label=raw.dx.map(mapping), patient_id=raw.lesion_id.astype(str), dx=raw.dx,
                            dx_type=raw.get('dx_type'), age=raw.get('age'), sex=raw.get('sex'), localization=raw.get('localization')))
     return validate_manifest(df)
@@ -268,6 +353,18 @@ def manifest_from_nih(csv:str|Path, image_dir:str|Path)->pd.DataFrame:
     return df
 
 # %% ../nbs/06_data.ipynb #98fbc2b9
+def _dicom_problem(path)->str|None:
+    "What is wrong with a DICOM file that did not join its label (truncated, no pixel data, undecodable), by pydicom; None if nothing is"
+    import pydicom
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            ds = pydicom.dcmread(path)
+            if 'PixelData' not in ds: return 'no pixel data: a truncated or corrupt file'
+            ds.pixel_array
+    except Exception as e: return f'unreadable: {type(e).__name__}: {e}'[:240]
+    return None
+
 def manifest_from_dicom(root:str|Path,                # folder searched recursively for DICOM files
                         labels_csv:str|Path,          # CSV with the `key` column and a `label_col` column
                         key:str='SOPInstanceUID',     # DICOM keyword joining images to labels
@@ -291,13 +388,16 @@ def manifest_from_dicom(root:str|Path,                # folder searched recursiv
     h = h[h.error.isna()]
     df = pd.DataFrame(dict(path=h.path, patient_id=h.PatientID, study_id=h.StudyInstanceUID, site=h.InstitutionName,
                            modality=h.Modality, view=h.ViewPosition, manufacturer=h.Manufacturer, sex=h.PatientSex,
-                           age=h.PatientAge, key=h[key].astype(str)))
+                           age=h.PatientAge.map(dicom_age_years), key=h[key]))
     lab = pd.read_csv(labels_csv, dtype={key: str})
     if key not in lab.columns or label_col not in lab.columns: raise ValueError(f"{labels_csv}: needs columns {key!r} and {label_col!r}, has {list(lab.columns)}")
     if label_sep: lab[label_col] = lab[label_col].map(lambda s: [] if _missing(s) else [o.strip() for o in str(s).split(label_sep) if o.strip()])
-    m = df.merge(lab[[key, label_col]].rename(columns={key: 'key', label_col: 'label'}), on='key', how='left', indicator=True)
+    m = df.assign(key=df.key.map(lambda v: None if _missing(v) else str(v))).merge(
+        lab[[key, label_col]].rename(columns={key: 'key', label_col: 'label'}), on='key', how='left', indicator=True)
     nolab = m._merge == 'left_only'
-    skipped += [dict(path=p, reason=f'no label for {key} in {Path(labels_csv).name}') for p in m.path[nolab]]
+    for p, k in zip(m.path[nolab], m.key[nolab]):   # a file that joined no label: first ask whether it is intact (a cut UID matches nothing)
+        why = _dicom_problem(p)
+        skipped.append(dict(path=p, reason=why if why else f'{key} missing from the header' if k is None else f'no label for {key} in {Path(labels_csv).name}'))
     df = m[~nolab].drop(columns=['_merge', 'key']).reset_index(drop=True)
     df = validate_manifest(df)
     df.attrs['skipped'] = skipped
@@ -322,6 +422,7 @@ MEDMNIST_LABELS = dict(   # flag -> (task, label names by index), from MedMNIST 
     **{f'organ{v}mnist': ('multiclass', ['bladder', 'femur-left', 'femur-right', 'heart', 'kidney-left', 'kidney-right', 'liver',
                                           'lung-left', 'lung-right', 'pancreas', 'spleen']) for v in 'acs'},
 )
+MEDMNIST_POSITIVE = dict(pneumoniamnist='pneumonia', breastmnist='malignant')  # binary flags: the positive class (breastmnist's label 0)
 _MEDMNIST_SPLITS = dict(train='train', val='valid', test='test')
 
 def _medmnist_flag(npz:Path, flag:str|None)->str:
@@ -364,6 +465,7 @@ def manifest_from_medmnist(npz:str|Path,          # a MedMNIST v2 .npz (any subs
                              label_index=None if task == 'multilabel' else int(l[0])))
     if fresh: index.write_text(json.dumps(dict(flag=flag, sha256=digest, images=counts), indent=1) + '\n')
     df = validate_manifest(pd.DataFrame(rows))
+    if flag in MEDMNIST_POSITIVE: df.attrs['positive'] = MEDMNIST_POSITIVE[flag]
     df.attrs.update(flag=flag, source=f"MedMNIST v2 {flag} ({npz.name}); CC BY 4.0",
                     note='MedMNIST keeps no patient identifiers: each image is its own group, so patient-level leakage cannot be checked')
     return df

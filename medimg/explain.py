@@ -17,17 +17,29 @@ from .utils import sigmoid
 
 
 # %% auto #0
-__all__ = ['CAM_METHODS', 'target_layer', 'reshape_transform', 'explain', 'blur_baseline', 'occlusion', 'cam_to_original',
-           'show_cam', 'cam_peak', 'pointing_game', 'energy_pointing_game', 'cam_iou', 'randomized_copy',
-           'deletion_curve', 'lesion_ablation', 'localization_report', 'cam_grid']
+__all__ = ['MIN_CAM_GRID', 'CAM_METHODS', 'BOX_COLUMNS', 'BOX_HIT_IOU', 'target_layer', 'reshape_transform', 'explain',
+           'blur_baseline', 'occlusion', 'cam_to_original', 'show_cam', 'cam_peak', 'pointing_game',
+           'energy_pointing_game', 'cam_iou', 'mask_box', 'cam_box', 'box_iou', 'randomized_copy', 'deletion_curve',
+           'lesion_ablation', 'localization_report', 'cam_grid']
 
 # %% ../nbs/14_explainability.ipynb #a9276a0e
-def target_layer(model:torch.nn.Module)->torch.nn.Module:
-    "The layer CAMs are taken from: the last block's norm1 for ViT-style models, else timm's last feature stage"
+MIN_CAM_GRID = 8   # the default CAM layer's map has at least this many cells per side, where the architecture has such a stage
+
+def target_layer(model:torch.nn.Module,
+                 size:int|None=None,   # input side in pixels: choose the deepest stage whose map is at least `MIN_CAM_GRID` cells wide
+                )->torch.nn.Module:
+    "The layer CAMs are taken from: the last block's norm1 for ViT-style models, else timm's deepest feature stage with a map of at least 8 x 8 (the last stage without `size`)"
     if hasattr(model, 'blocks') and hasattr(model, 'patch_embed'): return model.blocks[-1].norm1
     if hasattr(model, 'layers') and hasattr(model.layers[-1], 'blocks'): return model.layers[-1].blocks[-1].norm1  # Swin
     fi = getattr(model, 'feature_info', None)
-    if fi: return model.get_submodule(fi[-1]['module'])
+    if fi:
+        stages = list(fi)
+        if size is not None and len(stages) > 1:
+            stages = stages[1:]   # the stem is not a stage to explain from
+            finer = 4 if getattr(model, 'medimg_small_input', False) else 1   # a stride-1 stem without max-pool: every stage 4x finer than timm's table
+            ok = [s for s in stages if size * finer // s['reduction'] >= MIN_CAM_GRID]
+            if ok: return model.get_submodule(ok[-1]['module'])
+        return model.get_submodule(stages[-1]['module'])
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     if not convs: raise ValueError(f"no convolution or transformer block found in {type(model).__name__}; pass layer=")
     return convs[-1]
@@ -72,7 +84,7 @@ def explain(model:torch.nn.Module,  # a medimg/timm model
             x:torch.Tensor,         # B x C x H x W, preprocessed as for the model
             target=None,            # None (positive class / predicted class / top label), an index, a label name, or one per image
             method:str='gradcam',   # a key of `CAM_METHODS`, or 'occlusion'
-            layer=None,             # the layer to explain; default `target_layer(model)`
+            layer=None,             # the layer to explain; default `target_layer(model, input side)` (a map of at least 8 x 8)
             patch:int|None=None,    # occlusion only: side of the occluding square (default: 1/16 of the input side)
             stride:int|None=None,   # occlusion only: step between positions (default: half the patch)
            )->np.ndarray:           # B x H x W in [0, 1]
@@ -85,7 +97,7 @@ def explain(model:torch.nn.Module,  # a medimg/timm model
     try:
         with torch.no_grad(): logits = model(x)
         if logits.ndim == 1: logits = logits[:, None]
-        with getattr(pgc, CAM_METHODS[method])(model=model, target_layers=[layer or target_layer(model)],
+        with getattr(pgc, CAM_METHODS[method])(model=model, target_layers=[layer or target_layer(model, min(x.shape[-2:]))],
                                                reshape_transform=reshape_transform(model, x)) as cam:  # hooks released on exit
             if hasattr(cam, 'batch_size'): cam.batch_size = 64
             with contextlib.redirect_stderr(io.StringIO()):  # ScoreCAM draws a tqdm bar per call
@@ -203,6 +215,30 @@ def cam_iou(cam:np.ndarray, mask:np.ndarray, threshold:float=0.5)->float:
     u = (a | b).sum()
     return float((a & b).sum() / u) if u else float('nan')
 
+# %% ../nbs/14_explainability.ipynb #c95bde6f
+BOX_COLUMNS = ('box_x0', 'box_y0', 'box_x1', 'box_y1')   # a finding's box in the manifest, in original-image pixels (x1, y1 exclusive)
+BOX_HIT_IOU = 0.5
+
+def mask_box(mask:np.ndarray)->tuple|None:
+    "The box (x0, y0, x1, y1), ends exclusive, around the True pixels of `mask` (None when there are none)"
+    yy, xx = np.nonzero(np.asarray(mask, bool))
+    return None if not len(yy) else (int(xx.min()), int(yy.min()), int(xx.max()) + 1, int(yy.max()) + 1)
+
+def cam_box(cam:np.ndarray, threshold:float=0.5)->tuple|None:
+    "The box around the connected region of `cam >= threshold * max` that holds the map's peak (None for a constant map)"
+    from scipy import ndimage as ndi
+    pk = cam_peak(cam)
+    if pk is None: return None
+    lab, _ = ndi.label(np.asarray(cam) >= threshold * np.max(cam))
+    return mask_box(lab == lab[pk])
+
+def box_iou(a, b)->float:
+    "Intersection over union of two (x0, y0, x1, y1) boxes; 0 when either is missing"
+    if a is None or b is None: return 0.
+    iw, ih = max(0, min(a[2], b[2]) - max(a[0], b[0])), max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter, area = iw * ih, lambda r: (r[2] - r[0]) * (r[3] - r[1])
+    return float(inter / (area(a) + area(b) - inter)) if inter else 0.
+
 # %% ../nbs/14_explainability.ipynb #8f43245d
 def randomized_copy(model:torch.nn.Module, seed:int=0)->torch.nn.Module:
     "The same architecture with every parameterised layer re-initialised (the sanity check's control)"
@@ -278,6 +314,13 @@ def _read_mask(p)->np.ndarray:
     from PIL import Image
     return np.asarray(Image.open(p)) > 0
 
+def _box_mask(r)->np.ndarray:
+    "A manifest row's box as a mask on its image's grid (for the pointing game and energy when there is no mask)"
+    from medimg.io import read_image
+    h, w = read_image(r.path, window=None).shape[:2]
+    m = np.zeros((h, w), bool); x0, y0, x1, y1 = (int(r[c]) for c in BOX_COLUMNS); m[max(0, y0):y1, max(0, x0):x1] = True
+    return m
+
 def localization_report(run,                   # a `TrainResult`, `RunModel` or run folder
                         split:str='test',      # the run's split
                         method:str='gradcam',
@@ -286,14 +329,17 @@ def localization_report(run,                   # a `TrainResult`, `RunModel` or 
                         bs:int=16, seed:int=0,
                         patch:int|None=None, stride:int|None=None, # occlusion's patch and stride (see `occlusion`)
                        )->tuple[pd.DataFrame, dict]:
-    "Pointing game, energy, IoU and deletion areas of the positive class's maps on every positive image with a mask, for the trained and a randomised model, and lesion ablation"
+    "Pointing game, energy, IoU, box IoU and hit rate, deletion areas of the positive class's maps on every positive image with a mask or a box, for the trained and a randomised model, and lesion ablation"
     from scipy.stats import spearmanr
     from medimg.run import load_run
     from medimg.transforms import apply_geometry
     run = load_run(run)
     if run.task != 'binary': raise ValueError(f"localization_report handles binary runs (positive class vs lesion mask); this run is {run.task}")
-    rows = run.manifest[(run.manifest.split == split) & run.manifest.get('mask_path', pd.Series(index=run.manifest.index, dtype=object)).notna()]
-    if not len(rows): raise ValueError(f"no {split!r} images with a mask_path in the run's manifest: nothing to localise")
+    man = run.manifest
+    has_mask = man.get('mask_path', pd.Series(index=man.index, dtype=object)).notna()
+    has_box = man[list(BOX_COLUMNS)].notna().all(1) if set(BOX_COLUMNS) <= set(man.columns) else pd.Series(False, index=man.index)
+    rows = man[(man.split == split) & (has_mask | has_box)]
+    if not len(rows): raise ValueError(f"no {split!r} images with a mask_path or a box ({', '.join(BOX_COLUMNS)}) in the run's manifest: nothing to localise")
     rnd, recs, dele = randomized_copy(run.model, seed), [], []
     size = run.preprocess.size
     for i in range(0, len(rows), bs):
@@ -304,21 +350,27 @@ def localization_report(run,                   # a `TrainResult`, `RunModel` or 
         cams, rcams = explain(run.model, x, layer=lay(run.model), **kw), explain(rnd, x, layer=lay(rnd), **kw)
         dc = deletion_curve(run.model, x, cams, target=1, seed=seed)
         dele.append((len(x), dc['cam_auc'], dc['random_auc']))
-        masks = [_read_mask(m) for m in chunk.mask_path]
+        masks = [_read_mask(r.mask_path) if isinstance(r.get('mask_path'), str) else _box_mask(r) for _, r in chunk.iterrows()]
         abl = lesion_ablation(run.model, x, np.stack([apply_geometry(m.astype(np.float32), run.preprocess.resize, size) > 0.5 for m in masks]))
         for (_, r), c, rc, mask, (_, a) in zip(chunk.iterrows(), cams, rcams, masks, abl.iterrows()):
             h, w = mask.shape
             co, rco = cam_to_original(c, run.preprocess, h, w), cam_to_original(rc, run.preprocess, h, w)
+            gt = tuple(int(r[c]) for c in BOX_COLUMNS) if has_box[r.name] else mask_box(mask)
+            iou_box = box_iou(cam_box(co), gt)
             recs.append(dict(path=Path(r.path).name, mask_fraction=float(mask.mean()), hit=pointing_game(co, mask, tolerance),
+                             box_iou=iou_box, box_hit=iou_box >= BOX_HIT_IOU,
                              energy=energy_pointing_game(co, mask), iou=cam_iou(co, mask), hit_random_model=pointing_game(rco, mask, tolerance),
                              spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan'),
                              prob=a.prob, prob_lesion_removed=a.prob_lesion_removed, prob_control_removed=a.prob_control_removed))
     df = pd.DataFrame(recs)
     patch = patch or _occlusion_patch(size); stride = stride or max(1, patch // 2)
-    summ = dict(method=method, layer=None if method == 'occlusion' else layer or 'auto', split=split, images=len(df),
-                detail=f'patch {patch} px, stride {stride} px, blurred baseline' if method == 'occlusion' else f"layer {layer or 'auto (last stage)'}",
+    auto = next((n for n, m in run.model.named_modules() if m is target_layer(run.model, size)), '?')
+    summ = dict(method=method, layer=None if method == 'occlusion' else layer or f'auto ({auto})', split=split, images=len(df),
+                detail=f'patch {patch} px, stride {stride} px, blurred baseline' if method == 'occlusion' else
+                       f"layer {layer or f'{auto} (auto: the deepest stage with a map of at least {MIN_CAM_GRID} x {MIN_CAM_GRID})'}",
                 pointing_game=float(df.hit.mean()), chance=float(df.mask_fraction.mean()),
                 pointing_game_random_model=float(df.hit_random_model.mean()), energy=float(df.energy.mean()), iou=float(df.iou.mean()),
+                box_iou=float(df.box_iou.mean()), box_hit_rate=float(df.box_hit.mean()),
                 spearman_trained_vs_random=float(df.spearman_vs_random.mean()),
                 deletion_auc_cam=float(sum(n * a for n, a, _ in dele) / len(df)), deletion_auc_random=float(sum(n * b for n, _, b in dele) / len(df)),
                 prob=float(df.prob.mean()), prob_lesion_removed=float(df.prob_lesion_removed.mean()), prob_control_removed=float(df.prob_control_removed.mean()))

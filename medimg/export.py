@@ -200,6 +200,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     dest = Path(dest)
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
     cal, thr, ev, cs = _evaluation_of(run, rep, calibrator, thresholds)
+    _check_thresholds(thr)
     pre, C, S = run.preprocess, run.preprocess.channels, run.preprocess.size
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     try:
@@ -243,6 +244,13 @@ def _reference(run, cal)->dict:
     y = targets(rows, run.task, run.labels)
     return dict(task=run.task, split='valid', images=len(y), prevalence=float(np.mean(np.asarray(y, np.float64))), targets=np.asarray(y).astype(int).tolist(),
                 probs=[float(v) for v in cal.predict_proba(z)])
+
+def _check_thresholds(thr):
+    "A threshold of 0 or 1 calls everything or nothing positive: it is a failed fit, not an operating point, and is never exported"
+    items = [] if not thr else [('', thr)] if 'threshold' in thr else list(thr.items())
+    bad = [f"{name or 'the threshold'} = {t['threshold']:g}" for name, t in items if not 0 < float(t['threshold']) < 1]
+    if bad: raise ExportError(f"refusing to export {', '.join(bad)}: a threshold of 0 or 1 decides every image the same way. "
+                              "Choose the operating point on a validation split with both classes (calibration.threshold), or fix calibration.fixed_threshold")
 
 def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, cs=None):
     "Every file of the bundle except the model files and the checksums"
@@ -308,6 +316,15 @@ def _operating_point_md(task:str, thr)->list[str]:
     return ["One threshold per label on the calibrated probabilities, each chosen on the validation split:", '', md_table(rows, index=False)]
 
 # %% ../nbs/15_export.ipynb #fd3a4e19
+def _norm_source(config, preprocess)->str:
+    "What the normalisation is, in words: whose statistics, and the numbers"
+    n = preprocess.normalize
+    if not n: return 'nothing (inputs stay in [0, 1])'
+    nums = f"mean {[round(v, 4) for v in n['mean']]}, std {[round(v, 4) for v in n['std']]}"
+    kind = getattr(getattr(config, 'data', None), 'normalize', None)
+    return {'imagenet': f"the model's pretraining statistics (ImageNet's: {nums})", 'dataset': f"the training split's statistics ({nums})",
+            'custom': f"statistics set in the config ({nums})"}.get(kind, nums)
+
 def model_card(meta:dict,              # bundle.json
                labels:dict,            # labels.json
                metrics:dict,           # metrics.json
@@ -338,7 +355,7 @@ def model_card(meta:dict,              # bundle.json
          '## Model and input contract', '',
          f"- architecture: `{meta['arch']}` (timm), {task} head with {len(labels['outputs'])} output(s): {', '.join(f'`{o}`' for o in labels['outputs'])}",
          f"- input: a file (DICOM, PNG, JPEG, TIFF or .npy) -> window `{preprocess.window}`, frame `{preprocess.frame if preprocess.frame is not None else 'middle'}`, "
-         f"CLAHE `{preprocess.clahe or 'off'}`, resize `{preprocess.resize}` to {preprocess.size} x {preprocess.size}, {preprocess.channels} channel(s), normalise `{preprocess.normalize if isinstance(preprocess.normalize, str) or preprocess.normalize is None else 'dataset statistics'}`",
+         f"CLAHE `{preprocess.clahe or 'off'}`, resize `{preprocess.resize}` to {preprocess.size} x {preprocess.size}, {preprocess.channels} channel(s), normalise by {_norm_source(config, preprocess)}",
          f"- tensor: `{meta['input']['name']}` float32 {' x '.join(map(str, meta['input']['shape']))}; output `{meta['output']['name']}` float32 {' x '.join(map(str, meta['output']['shape']))} (logits)",
          f"- calibration: `calibration.json`; operating point: `thresholds.json`; preprocessing: `preprocess.json` (spec hash {preprocess.spec_hash()})",
          f"- model files: `model.onnx`" + (", `weights.safetensors` (the same weights, for the torch backend)" if 'safetensors' in meta['formats'] else '') +
@@ -365,8 +382,9 @@ def model_card(meta:dict,              # bundle.json
         names = dict(occlusion='Occlusion sensitivity', gradcam='Grad-CAM', gradcampp='Grad-CAM++', hirescam='HiResCAM', scorecam='Score-CAM',
                      eigencam='EigenCAM', layercam='LayerCAM')
         how = lambda l: f"{names.get(l['method'], l['method'])} ({l.get('detail') or 'layer ' + str(l.get('layer'))})"
-        L += ['## Explanations', '', f"{how(loc)} on the {loc['images']} {loc['split']} images with lesion masks:", '',
+        L += ['## Explanations', '', f"{how(loc)} on the {loc['images']} {loc['split']} images with lesion masks or boxes:", '',
               f"- pointing game {loc['pointing_game']:.2f} (chance {loc['chance']:.3f}; the same architecture with random weights {loc['pointing_game_random_model']:.2f})",
+              *([f"- box IoU {loc['box_iou']:.2f} (the box around the map above half its maximum against the finding's box), hit rate at IoU >= 0.5 {loc['box_hit_rate']:.2f}"] if 'box_iou' in loc else []),
               f"- rank correlation with the randomised model's maps {loc['spearman_trained_vs_random']:.2f} (low: the maps depend on the learned weights)",
               f"- deletion area {loc['deletion_auc_cam']:.2f} when the most-attributed pixels are removed first, {loc['deletion_auc_random']:.2f} for random order (lower: more faithful)"]
         if 'prob_lesion_removed' in loc:
@@ -389,6 +407,11 @@ def model_card(meta:dict,              # bundle.json
                  "; the confidence intervals above are its honest width, and a small test split leaves them wide.")
         L.append(f"- The calibrator ({ev['calibrator']['method']}) and the operating point were fitted on the validation split of this data; "
                  "at another site, recalibrate on local validation data before relying on the probabilities or the threshold.")
+        g = ev['calibrator'].get('guard') or {}
+        if g.get('reason'):
+            L.append(f"- **Calibration guardrail.** {g['reason']}; the calibrator used is `{ev['calibrator']['method']}`"
+                     f"{' (regularised)' if g.get('regularised') else ''}{', with its parameters clipped to the bounds' if g.get('clipped') else ''}. "
+                     "Treat the probabilities as approximate until it is recalibrated on a larger validation set.")
         if len(ev.get('subgroups') or []): L.append("- Subgroup results rest on few images each; overlapping intervals do not show equal performance.")
     if loc and loc['pointing_game'] < 0.8:
         L.append(f"- The heatmaps do not reliably point at the finding (pointing game {loc['pointing_game']:.2f}): do not read them as where the model saw it.")
@@ -463,10 +486,9 @@ def _torch_backend(d:Path, labels:dict):
     import torch
     from safetensors.torch import load_file
     from medimg.config import load_config
-    from medimg.models import create_model
+    from medimg.models import model_from_config
     cfg = load_config(d/CONFIG_FILE)
-    m = create_model(cfg.model.arch, task=labels['task'], labels=labels['labels'], in_chans=cfg.data.channels, pretrained=False,
-                     drop_rate=cfg.model.drop_rate, head=cfg.model.head)
+    m = model_from_config(cfg, labels['task'], labels['labels'], pretrained=False)
     m.load_state_dict(load_file(str(d/WEIGHTS_FILE))); m.eval()
     def run(x):
         with torch.inference_mode(): return m(torch.from_numpy(x)).float().numpy()

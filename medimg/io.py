@@ -20,8 +20,8 @@ from .utils import MedimgError, cpu_count
 
 # %% auto #0
 __all__ = ['WINDOW_PRESETS', 'DEFAULT_TAGS', 'PHI_TAGS', 'ImageReadError', 'apply_window', 'percentile_window', 'read_dicom',
-           'sniff_format', 'read_image', 'pixel_test_files', 'pseudonymize', 'dicom_headers', 'show_image',
-           'show_images']
+           'sniff_format', 'read_image', 'pixel_test_files', 'pseudonymize', 'dicom_headers', 'dicom_age_years',
+           'show_image', 'show_images']
 
 # %% ../nbs/03_io.ipynb #3fb579d3
 class ImageReadError(MedimgError, ValueError):
@@ -498,6 +498,18 @@ def dicom_headers(paths,                     # DICOM files (any iterable of path
         key = _salt(salt)
         for c in phi_cols: df[c] = pseudonymize(df[c].astype(object).where(df[c].notna(), None), salt=key)
     return df
+
+# %% ../nbs/03_io.ipynb #4a5f91e5
+_AGE_UNITS = dict(D=1 / 365.25, W=7 / 365.25, M=1 / 12, Y=1.)
+
+def dicom_age_years(v)->float:
+    "A DICOM Age String ('055Y', '006M', '010W', '003D'), a number or a numeric string, in years; NaN when missing or unreadable"
+    if v is None or (isinstance(v, float) and math.isnan(v)): return float('nan')
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool): return float(v)
+    s = str(v).strip().upper()
+    if len(s) >= 2 and s[-1] in _AGE_UNITS and s[:-1].isdigit(): return int(s[:-1]) * _AGE_UNITS[s[-1]]
+    try: return float(s)
+    except ValueError: return float('nan')
 
 # %% ../nbs/03_io.ipynb #2c4cfc06
 def show_image(img,                  # array from `read_image`/`read_dicom`, or a path

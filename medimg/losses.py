@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import LOSS_TASKS, TASKS, LossConfig
+from .config import LOSS_TASKS, TASKS, LossConfig, task_problems
 from .data import class_weights_from_counts, pos_weight_from_counts
 
 
@@ -142,14 +142,7 @@ _LOSS_FOR = dict(binary='bce', multiclass='ce', multilabel='masked_bce')  # what
 def _loss_problem(task, name, cfg):
     if task not in _LOSS_FOR: return f"task={task!r} is not one of binary, multiclass, multilabel"
     if name not in LOSS_TASKS: return f"loss {name!r} is not one of auto, {', '.join(LOSS_TASKS)}"
-    if task not in LOSS_TASKS[name]:
-        why = ' (softmax across findings would force them to compete; use bce, masked_bce or focal)' if task == 'multilabel' and name == 'ce' else ''
-        return f"loss {name!r} does not fit task {task!r}{why}; it supports {', '.join(LOSS_TASKS[name])}"
-    if cfg.class_weights and task == 'binary': return "class_weights do not apply to a single-logit binary model; use loss.pos_weight=true"
-    if cfg.class_weights and task == 'multilabel': return "class_weights apply to multiclass tasks; use loss.pos_weight=true for multi-label"
-    if cfg.pos_weight and task == 'multiclass': return "pos_weight applies to sigmoid losses; use loss.class_weights for multiclass"
-    if cfg.label_smoothing and task != 'multiclass': return "label_smoothing applies to multiclass cross-entropy only"
-    if cfg.label_smoothing and name == 'focal': return "label_smoothing is not supported with the focal loss"
+    return '; '.join(task_problems(cfg, task)) or None
 
 # %% ../nbs/08_losses.ipynb #b8bbcc20
 def get_loss(task:str,             # 'binary', 'multiclass' or 'multilabel'
@@ -157,9 +150,10 @@ def get_loss(task:str,             # 'binary', 'multiclass' or 'multilabel'
              counts=None,          # training-split counts (see above); needed for pos_weight/class_weights
             )->nn.Module:
     "The loss configured by `cfg` for `task`, with weights from the training split's `counts`"
+    full = cfg
     cfg = LossConfig() if cfg is None else getattr(cfg, 'loss', cfg)
     name = _LOSS_FOR.get(task, 'bce') if cfg.name == 'auto' else cfg.name
-    problem = _loss_problem(task, name, cfg)
+    problem = _loss_problem(task, name, full if full is not None else cfg)
     if problem: raise ValueError(problem)
     if (cfg.pos_weight or cfg.class_weights) and counts is None:
         raise ValueError("loss.pos_weight/loss.class_weights need the training split's class counts")
@@ -168,7 +162,8 @@ def get_loss(task:str,             # 'binary', 'multiclass' or 'multilabel'
         c = np.asarray(counts, dtype=float).reshape(-1, 2)
         pw = pos_weight_from_counts(c[:, 1], c[:, 0])
     if cfg.class_weights: cw = class_weights_from_counts(counts, cfg.class_weights)
-    if name == 'ce': return WeightedCrossEntropy(cw, cfg.label_smoothing)
-    if name == 'focal': return FocalLoss(task, alpha=cw if task == 'multiclass' else None, gamma=cfg.focal_gamma)
-    if name == 'masked_bce': return MaskedBCEWithLogits(pos_weight=pw)
-    return BCEWithLogits(pos_weight=pw)
+    r = cfg.reduction
+    if name == 'ce': return WeightedCrossEntropy(cw, cfg.label_smoothing, reduction=r)
+    if name == 'focal': return FocalLoss(task, alpha=cw if task == 'multiclass' else (None if pw is None else pw / (1 + pw)), gamma=cfg.focal_gamma, reduction=r)
+    if name == 'masked_bce': return MaskedBCEWithLogits(pos_weight=pw, reduction=r)
+    return BCEWithLogits(pos_weight=pw, reduction=r)

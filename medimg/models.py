@@ -12,14 +12,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .config import TASKS
+from .config import TASKS, ConfigError
 from .data import infer_task
 from .utils import IMAGENET_STATS, MedimgError
 
 
 # %% auto #0
-__all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'create_model', 'model_norm_stats', 'first_conv',
-           'model_splitter', 'model_summary']
+__all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'adapt_small_input', 'create_model',
+           'model_from_config', 'check_model_config', 'model_norm_stats', 'first_conv', 'model_splitter',
+           'model_summary']
 
 # %% ../nbs/07_models.ipynb #17d41765
 def n_outputs(task:str, n_labels:int)->int:
@@ -110,6 +111,20 @@ def _classifier_name(model:nn.Module)->str:
     if len(names) != 1: raise ValueError(f"{model.__class__.__name__} has {len(names)} classifiers; medimg supports one")
     return names[0]
 
+# %% ../nbs/07_models.ipynb #d8ef428c
+def adapt_small_input(model:nn.Module)->nn.Module:
+    "Make a timm ResNet-family stem keep resolution (first convolution at stride 1, no max-pool), in place: total stride 32 -> 8"
+    conv1, pool = getattr(model, 'conv1', None), getattr(model, 'maxpool', None)
+    first = conv1 if isinstance(conv1, nn.Conv2d) else next((m for m in conv1.modules() if isinstance(m, nn.Conv2d)), None) if conv1 is not None else None
+    if first is None or pool is None:
+        raise ValueError(f"small_input adapts the stem of ResNet-family models (conv1 + maxpool); {type(model).__name__} has another stem. "
+                         "For 28-64 px inputs use a ResNet (resnet10t, resnet18, resnet18d, ...), upsample with a larger data.image_size, "
+                         "or for a ViT set model.kwargs img_size (and a smaller patch_size)")
+    first.stride = (1, 1)
+    model.maxpool = nn.Identity()   # pretrained filters are kept: only where they are applied changes
+    model.medimg_small_input = True
+    return model
+
 # %% ../nbs/07_models.ipynb #e50fbd39
 def create_model(arch:str,                 # any timm architecture name, e.g. 'resnet18', 'vit_tiny_patch16_224'
                  n_out:int|None=None,      # number of logits; default from `task` and `labels`
@@ -119,6 +134,7 @@ def create_model(arch:str,                 # any timm architecture name, e.g. 'r
                  head:str|dict|None=None,  # None (timm's linear classifier), a name in `HEADS`, or a dict
                  task:str|None=None,       # 'binary', 'multiclass' or 'multilabel'; default: binary if n_out==1 else multiclass
                  labels:list|None=None,    # class or finding names (binary: [negative, positive])
+                 small_input:bool=False,   # ResNet family: stride-1 stem, no max-pool (`adapt_small_input`), for 28-64 px inputs
                  **timm_kwargs,            # passed to `timm.create_model` (e.g. img_size for ViTs)
                 )->nn.Module:
     "A timm model with `n_out` logits that records its task, labels and input normalisation"
@@ -137,14 +153,41 @@ def create_model(arch:str,                 # any timm architecture name, e.g. 'r
     if in_chans < 1: raise ValueError(f"in_chans must be >= 1, got {in_chans}")
     wfile = _weights_file(arch, pretrained)
     kw = dict(pretrained_cfg_overlay=dict(file=wfile)) if wfile else {}
-    model = timm.create_model(arch, pretrained=wfile is not None, num_classes=n_out, in_chans=in_chans,
-                              drop_rate=drop_rate, **kw, **timm_kwargs)
+    try: model = timm.create_model(arch, pretrained=wfile is not None, num_classes=n_out, in_chans=in_chans, drop_rate=drop_rate, **kw, **timm_kwargs)
+    except TypeError as e:
+        if not timm_kwargs or 'unexpected keyword' not in str(e): raise
+        raise ValueError(f"{arch} does not take the argument(s) {timm_kwargs} (model.kwargs): {e}") from None
+    if small_input: adapt_small_input(model)
     if head is not None:
         name = _classifier_name(model)
         _set_submodule(model, name, _make_head(model.get_submodule(name).in_features, n_out, head))
     model.medimg_task, model.medimg_labels, model.medimg_arch = task, labels, arch
     model.medimg_in_chans, model.medimg_pretrained = in_chans, wfile is not None
     return model
+
+# %% ../nbs/07_models.ipynb #cd1f9820
+def model_from_config(cfg,                     # an `ExperimentConfig`
+                      task:str, labels:list,   # from the manifest (`manifest_task`)
+                      pretrained=None,         # default: `cfg.model.pretrained` (a run's saved weights need none: pass False)
+                     )->nn.Module:
+    "The model `cfg.model` describes, for `task` and `labels`: architecture, channels, weights, dropout, head, small-input stem, extra timm arguments"
+    m = cfg.model
+    return create_model(m.arch, task=task, labels=labels, in_chans=cfg.data.channels, pretrained=m.pretrained if pretrained is None else pretrained,
+                        drop_rate=m.drop_rate, head=m.head, small_input=m.small_input, **m.kwargs)
+
+def check_model_config(cfg, task:str='binary', labels:list|None=None)->nn.Module:
+    "Build `cfg`'s model on the meta device and run one input of `data.image_size` through it; raise `ConfigError` with timm's reason"
+    labels = labels or (['negative', 'positive'] if task == 'binary' else ['a', 'b'])
+    s, c = cfg.data.image_size, cfg.data.channels
+    try:
+        with torch.device('meta'):
+            m = model_from_config(cfg, task, labels, pretrained=False)
+            m.eval()(torch.zeros(1, c, s, s))
+    except (ValueError, TypeError, AssertionError, RuntimeError) as e:
+        hint = f" (for a ViT set model.kwargs={{img_size: {s}}})" if "doesn't match model" in str(e) else ''
+        raise ConfigError([f"model.arch={cfg.model.arch!r} with model.kwargs={cfg.model.kwargs} and model.small_input={cfg.model.small_input} "
+                           f"cannot take a {c} x {s} x {s} input: {e}{hint}"]) from None
+    return m
 
 # %% ../nbs/07_models.ipynb #9d12187b
 def model_norm_stats(model:nn.Module)->dict:

@@ -75,12 +75,11 @@ def model_from_run(run_dir,                # run folder written by `train`
                   ):
     "The run's model with its checkpoint loaded (`weights_only=True`), in eval mode on the CPU"
     import torch
-    from medimg.models import create_model   # torch and timm only when a model is built: the bundle's inference path imports this module
+    from medimg.models import model_from_config   # torch and timm only when a model is built: the bundle's inference path imports this module
     d = Path(run_dir)
     if not (d/SUMMARY_FILE).exists(): raise FileNotFoundError(f"{d} is not a finished medimg run (no {SUMMARY_FILE})")
     s, cfg = json.loads((d/SUMMARY_FILE).read_text()), load_config(d/CONFIG_FILE)
-    m = create_model(cfg.model.arch, task=s['task'], labels=s['labels'], in_chans=cfg.data.channels, pretrained=False,
-                     drop_rate=cfg.model.drop_rate, head=cfg.model.head)
+    m = model_from_config(cfg, s['task'], s['labels'], pretrained=False)
     ck = d/CHECKPOINTS_DIR/(checkpoint or s['best_checkpoint'] or LAST_CHECKPOINT)
     m.load_state_dict(torch.load(ck, map_location='cpu', weights_only=True))
     return m.eval()

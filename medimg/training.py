@@ -29,8 +29,8 @@ from .tracking import Tracker, flatten_params, tracking_uri
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'TrackEpochs',
-           'grad_accum_cb', 'EMA', 'TrainResult', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable', 'RunSetup',
-           'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
+           'grad_accum_cb', 'EMA', 'TrainResult', 'preflight', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable',
+           'EpochNumbers', 'RunSetup', 'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
@@ -68,7 +68,7 @@ class ClinicalMetric(Metric):
 
 # %% ../nbs/12_training.ipynb #24a15b35
 _KEYS = dict(binary=('roc_auc', 'pr_auc', 'sensitivity', 'specificity', 'ppv', 'npv', 'f1', 'balanced_accuracy',
-                     'predicted_positive_rate', 'prevalence', 'brier'),
+                     'predicted_positive_rate', 'prevalence', 'brier', 'tp', 'fp', 'tn', 'fn'),
              multiclass=('accuracy', 'balanced_accuracy', 'macro_auc', 'weighted_auc'))
 
 def clinical_metrics(task:str, labels:list, threshold:float=0.5, keys=None)->list:
@@ -233,13 +233,18 @@ def _predict(learn, dl, task)->dict:
     return dict(logits=logits.numpy(), probs=activation(task)(logits).numpy(), targets=torch.cat(ys).numpy())
 
 # %% ../nbs/12_training.ipynb #78c8c154
-def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
-    "The manifest (given, from cfg.data.manifest, or synthetic), split, leakage-checked and reported"
-    from medimg.data import check_leakage, dataset_card, patient_split, read_manifest, save_split_report, validate_manifest
+def preflight(cfg:ExperimentConfig,     # the experiment
+              df:pd.DataFrame|None=None, # manifest; default: `cfg.data.manifest`, else the synthetic dataset
+             )->pd.DataFrame:            # the validated manifest, its task and label order in `df.attrs`
+    "Everything that can be refused before a run file is written: the manifest, the task and positive class, options that misfit the task, the model at the input size, the preprocessing keys"
+    from medimg.config import task_problems
+    from medimg.data import read_manifest, set_task, validate_manifest
+    from medimg.models import check_model_config
+    from medimg.transforms import Preprocess
     src = 'manifest given to train()'
     if df is None and cfg.data.manifest:
         p = Path(cfg.data.manifest)
-        df = read_manifest(p)
+        df = read_manifest(p, task=cfg.data.task)
         src = f'manifest {p.name}'
     if df is None:
         from medimg.synth import make_synthetic_dataset
@@ -247,11 +252,28 @@ def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
         dest = Path(cfg.output_dir)/'data'/f'synthetic-{cfg.data.synth_task}-{cfg.data.synth_patients}-seed{cfg.seed}'
         df = make_synthetic_dataset(dest, n_patients=cfg.data.synth_patients, task=cfg.data.synth_task, seed=cfg.seed)
         src = f'medimg synthetic chest radiographs (make_synthetic_dataset, seed {cfg.seed}, {cfg.data.synth_patients} patients)'
-    df = validate_manifest(df)
+    attrs = dict(df.attrs)
+    df = validate_manifest(df); df.attrs.update({k: v for k, v in attrs.items() if k not in df.attrs})
+    try: df = set_task(df, cfg.data.task, cfg.data.positive_label)
+    except ValueError as e: raise ConfigError([f"{src}: {e}"]) from None
+    task, labels = df.attrs['task'], df.attrs['labels']
+    problems = task_problems(cfg, task)
+    if problems: raise ConfigError([f"{src} makes the task '{task}' ({', '.join(map(str, labels))}): {p}" for p in problems])
+    check_model_config(cfg, task, labels)
+    Preprocess.from_config(cfg)
+    if cfg.train.schedule == 'two_phase' and cfg.model.pretrained is False:
+        warnings.warn("train.schedule='two_phase' with model.pretrained=false: freezing a randomly initialised body protects nothing "
+                      "(it only delays learning); give pretrained weights (model.pretrained) or use train.schedule=one_cycle", UserWarning, stacklevel=2)
+    df.attrs.setdefault('source', src)
+    return df
+
+def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
+    "The preflighted manifest split, leakage-checked and reported"
+    from medimg.data import check_leakage, dataset_card, patient_split, save_split_report
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
     leak = check_leakage(df, group=cfg.data.group, duplicates=cfg.data.duplicates)  # raises on leakage; the report reuses it (no second decode)
     if leak['dropped']: df = df[~df.path.isin(leak['dropped'])]
-    src = df.attrs.get('source', src)
+    src = df.attrs['source']
     write_run_manifest(df, run_dir/MANIFEST_FILE)
     rep = save_split_report(df, run_dir/SPLIT_REPORT_FILE, config=cfg, leakage=leak)
     dataset_card(df, rep, run_dir/DATASET_CARD_FILE, name=cfg.name, source=src)
@@ -262,7 +284,7 @@ def _make_preprocess(cfg, model, train_paths):
     from medimg.models import model_norm_stats
     from medimg.transforms import Preprocess, dataset_stats
     d = cfg.data
-    pre = Preprocess(size=d.image_size, resize=d.resize, window=d.window, channels=d.channels, normalize=None)
+    pre = Preprocess.from_config(cfg)   # every preprocessing key of the config, CLAHE included
     if d.normalize == 'imagenet': pre.normalize = model_norm_stats(model)   # the model's own statistics
     elif d.normalize == 'dataset': pre.normalize = dataset_stats(train_paths, pre)
     return pre
@@ -424,8 +446,20 @@ class EpochTable:
         if names != self.names:                                       # once per fit (a new phase may add names)
             self.names, self.ws = names, [max(self.width, len(n)) for n in names]
             print('  '.join(f'{n:>{w}}' for n, w in zip(names, self.ws)), flush=True)
-        cell = lambda v, w: f'{v:>{w}.4f}' if isinstance(v, float) else f'{v!s:>{w}}'
-        print('  '.join(cell(v, w) for v, w in zip(log, self.ws)), flush=True)
+        cell = lambda v, w, n: (f'{int(v):>{w}d}' if n in _COUNTS and isinstance(v, float) and v == v else
+                                f'{v:>{w}.4f}' if isinstance(v, float) else f'{v!s:>{w}}')
+        print('  '.join(cell(v, w, n) for v, w, n in zip(log, self.ws, names)), flush=True)
+
+_COUNTS = ('tp', 'fp', 'tn', 'fn')
+
+class EpochNumbers(Callback):
+    "Show epochs counted from 1, and continuing through the second phase of a two-phase run, in whatever table the Recorder logs to"
+    order = 61  # after fastai's ProgressCallback (60) has installed its logger
+    def __init__(self): self.epoch_offset = 0
+    def before_fit(self): self.inner, self.learn.logger = self.learn.logger, self._log
+    def _log(self, log): self.inner([log[0] + 1 + self.epoch_offset, *log[1:]] if len(log) and isinstance(log[0], int) else log)
+    def after_fit(self):
+        if self.learn.logger == self._log: self.learn.logger = self.inner
 
 
 # %% ../nbs/12_training.ipynb #69d54431
@@ -462,13 +496,11 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
     from fastai.learner import Learner
     from medimg.data import get_dataloaders, manifest_task
     from medimg.losses import get_loss
-    from medimg.models import create_model, model_splitter
+    from medimg.models import model_from_config, model_splitter
     device = device or get_device()
-    task, labels = manifest_task(df)
-    if cfg.model.task not in ('auto', task): raise ConfigError([f"model.task={cfg.model.task!r} but the manifest's labels make it {task!r}"])
+    task, labels = manifest_task(df, cfg.data.task, cfg.data.positive_label)
     tr, h, tc = df[df.split == 'train'], config_hash(cfg), cfg.train
-    model = create_model(cfg.model.arch, task=task, labels=labels, in_chans=cfg.data.channels, pretrained=cfg.model.pretrained,
-                         drop_rate=cfg.model.drop_rate, head=cfg.model.head)
+    model = model_from_config(cfg, task, labels)
     pre = _make_preprocess(cfg, model, tr.path)
     if rank == 0: (run_dir/PREPROCESS_FILE).write_text(pre.to_json() + '\n')
     dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
@@ -478,7 +510,7 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
     timer, ema = EpochTimer(), EMA(tc.ema_decay) if tc.ema_decay else None
     tracker = _tracker(cfg, run_dir, rep, h, task, labels, state) if tc.track and rank == 0 else None
     runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
-    all_cbs = [best, timer, runstate] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
+    all_cbs = [best, timer, runstate, EpochNumbers()] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
     if tc.grad_accum > 1: all_cbs.append(grad_accum_cb(tc.grad_accum, cfg.data.bs))
     if world > 1: all_cbs.append(DDP(device))
     learn = Learner(dls, model, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
@@ -495,12 +527,15 @@ def _start_run(cfg:ExperimentConfig, df, run_dir:Path, rank:int, world:int)->tup
     "Rank 0 writes the config, the environment and the split data; the other ranks read the split it wrote (one writer per file)"
     rep = None
     if rank == 0:
+        df = preflight(cfg, df)   # refusals first: nothing is written for a run that cannot start
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir/CONFIG_FILE); save_environment(run_dir/ENVIRONMENT_FILE)
         df, rep = _prepare_data(cfg, df, run_dir)
     if world > 1:
         torch.distributed.barrier()
-        if rank: df = read_run_manifest(run_dir/MANIFEST_FILE)
+        if rank:
+            from medimg.data import set_task
+            df = set_task(read_run_manifest(run_dir/MANIFEST_FILE), cfg.data.task, cfg.data.positive_label)
     return df, rep
 
 def _set_logger(learn, quiet:bool):
@@ -575,7 +610,7 @@ def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isna
 
 def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict):
     s = dict(name=res.config.name, config_hash=config_hash(res.config), run_id=res.run_id, task=res.task, labels=res.labels,
-             arch=res.config.model.arch, epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
+             positive_label=res.labels[-1] if res.task == 'binary' else None, arch=res.config.model.arch, epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
              best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None, train_minutes=round(minutes, 2),
              **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
     (res.run_dir/SUMMARY_FILE).write_text(json.dumps(s, indent=2) + '\n')
@@ -593,7 +628,7 @@ def plot_history(history:pd.DataFrame, monitor:str='roc_auc'):
     return fig
 
 def save_plots(res:TrainResult)->list[Path]:
-    "Training curves, and ROC/PR curves and a confusion matrix on the test split (else validation), into run_dir/plots"
+    "Training curves, ROC/PR curves (binary) and the confusion matrix (multiclass, at the argmax) on the test split (else validation), into run_dir/plots"
     import matplotlib; import matplotlib.pyplot as plt
     from medimg.metrics import plot_confusion, plot_roc_pr
     out, paths = res.run_dir/PLOTS_DIR, []
@@ -602,9 +637,8 @@ def save_plots(res:TrainResult)->list[Path]:
         fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); paths.append(out/name)
     save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)
     d, split = (res.test, 'test') if res.test else (res.valid, 'valid')
-    if res.task == 'binary' and len(set(d['targets'].tolist())) == 2:
-        save(plot_roc_pr(d['targets'], d['probs'].ravel(), threshold=0.5, label=split), ROC_PR_PLOT)
-        save(plot_confusion(d['targets'], d['probs'].ravel() >= 0.5, res.labels), CONFUSION_PLOT)
+    if res.task == 'binary' and len(set(d['targets'].tolist())) == 2:   # no point at 0.5: the confusion matrix at the chosen operating point is `evaluate`'s
+        save(plot_roc_pr(d['targets'], d['probs'].ravel(), label=split), ROC_PR_PLOT)
     elif res.task == 'multiclass': save(plot_confusion(d['targets'], d['probs'].argmax(1), res.labels), CONFUSION_PLOT)
     return paths
 

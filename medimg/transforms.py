@@ -14,7 +14,8 @@ import numpy as np
 
 from fastcore.basics import patch
 
-from .io import read_image
+from .config import ConfigError
+from .io import WINDOW_PRESETS, read_image
 from .utils import IMAGENET_STATS
 
 
@@ -81,6 +82,19 @@ def spec_hash(self:Preprocess, geometry_only:bool=False)->str: # leave out the n
     d = self.to_dict()
     if geometry_only: d.pop('normalize')
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+# %% ../nbs/04_transforms.ipynb #eb56d0b3
+@patch(cls_method=True)
+def from_config(cls:Preprocess, cfg)->Preprocess: # an `ExperimentConfig` (or its `data` section)
+    "The spec of a config's `data` keys; `normalize` is None for 'imagenet', 'dataset' and 'none' ('imagenet'/'dataset' are filled in by `train`)"
+    d = getattr(cfg, 'data', cfg)
+    ws = d.window if isinstance(d.window, list) and d.window and isinstance(d.window[0], str) else [d.window]
+    bad = [w for w in ws if isinstance(w, str) and w != 'auto' and w not in WINDOW_PRESETS]
+    if bad: raise ConfigError([f"data.window: unknown preset(s) {bad}; choose from 'auto', {', '.join(WINDOW_PRESETS)}, [center, width] or null"])
+    window = tuple(d.window) if isinstance(d.window, list) and d.window and not isinstance(d.window[0], str) else d.window
+    return cls(size=d.image_size, resize=d.resize, window=window, frame=d.frame, channels=d.channels,
+               clahe=dict(clip_limit=d.clahe_clip_limit, tile_grid=d.clahe_tile_grid) if d.clahe else None,
+               normalize=dict(mean=list(d.mean), std=list(d.std)) if d.normalize == 'custom' else None)
 
 # %% ../nbs/04_transforms.ipynb #48ad7333
 def geometry(resize:str, h:int, w:int, size:int)->dict:
