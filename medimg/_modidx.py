@@ -607,6 +607,7 @@ d = { 'settings': { 'branch': 'main',
             'medimg.utils': { 'medimg.utils.MedimgError': ('utils.html#medimgerror', 'medimg/utils.py'),
                               'medimg.utils.cpu_count': ('utils.html#cpu_count', 'medimg/utils.py'),
                               'medimg.utils.jsonable': ('utils.html#jsonable', 'medimg/utils.py'),
+                              'medimg.utils.limit_threads': ('utils.html#limit_threads', 'medimg/utils.py'),
                               'medimg.utils.md_table': ('utils.html#md_table', 'medimg/utils.py'),
                               'medimg.utils.sigmoid': ('utils.html#sigmoid', 'medimg/utils.py'),
                               'medimg.utils.softmax': ('utils.html#softmax', 'medimg/utils.py')}}}

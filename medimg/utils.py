@@ -11,7 +11,8 @@ import math, os
 import numpy as np
 
 # %% auto #0
-__all__ = ['IMAGENET_STATS', 'MedimgError', 'sigmoid', 'softmax', 'cpu_count', 'jsonable', 'md_table']
+__all__ = ['THREAD_VARS', 'IMAGENET_STATS', 'MedimgError', 'sigmoid', 'softmax', 'cpu_count', 'limit_threads', 'jsonable',
+           'md_table']
 
 # %% ../nbs/00_utils.ipynb #78c263dd
 class MedimgError(Exception):
@@ -33,6 +34,18 @@ def cpu_count()->int:
     "The number of CPU cores this process may run on (its affinity mask where the OS has one), at least 1"
     try: return max(1, len(os.sched_getaffinity(0)))
     except AttributeError: return max(1, os.cpu_count() or 1)
+
+# %% ../nbs/00_utils.ipynb #261b78e1
+THREAD_VARS = ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')
+
+def limit_threads(n:int=1)->int:
+    "Use `n` compute threads in this process (torch, OpenCV, when imported) and in the processes it starts (OpenMP, MKL, OpenBLAS)"
+    import sys
+    n = max(1, int(n))
+    for v in THREAD_VARS: os.environ[v] = str(n)   # read by libraries when they load, here later or in child processes
+    if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(n)
+    if 'cv2' in sys.modules: sys.modules['cv2'].setNumThreads(n)
+    return n
 
 # %% ../nbs/00_utils.ipynb #871c82cb
 IMAGENET_STATS = dict(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
