@@ -179,6 +179,7 @@ def check_model_config(cfg, task:str='binary', labels:list|None=None)->nn.Module
     "Build `cfg`'s model on the meta device and run one input of `data.image_size` through it; raise `ConfigError` with timm's reason"
     labels = labels or (['negative', 'positive'] if task == 'binary' else ['a', 'b'])
     s, c = cfg.data.image_size, cfg.data.channels
+    _weights_file(cfg.model.arch, cfg.model.pretrained)   # weights that are not there: refused now, not after the run folder is written
     try:
         with torch.device('meta'):
             m = model_from_config(cfg, task, labels, pretrained=False)
