@@ -159,10 +159,10 @@ def manifest_task(df:pd.DataFrame,
                   positive:str|None=None,  # binary: the positive class (`data.positive_label`); None: `df.attrs['positive']` or inferred
                  )->tuple[str, list]:
     "(task, label names) of a manifest: `df.attrs` if set, else inferred (lists -> multilabel; 2 classes -> binary, [negative, positive])"
-    a = df.attrs
-    if a.get('task') and a.get('labels') and task in (None, 'auto', a['task']) and positive in (None, a.get('positive')) and _names(df) <= set(a['labels']):
+    a, names = df.attrs, _names(df)
+    if a.get('task') and a.get('labels') and task in (None, 'auto', a['task']) and positive in (None, a.get('positive')) and names <= set(a['labels']):
         return a['task'], list(a['labels'])   # the order resolved once (a filtered frame may miss a class); stale attrs of relabelled rows are not trusted
-    pos = positive if positive is not None else a.get('positive') if a.get('positive') in _names(df) else None
+    pos = positive if positive is not None else a.get('positive') if a.get('positive') in names else None
     return infer_task(df.label, positive=pos, task=task or a.get('task'))
 
 def _names(df)->set:

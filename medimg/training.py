@@ -252,8 +252,7 @@ def preflight(cfg:ExperimentConfig,     # the experiment
         dest = Path(cfg.output_dir)/'data'/f'synthetic-{cfg.data.synth_task}-{cfg.data.synth_patients}-seed{cfg.seed}'
         df = make_synthetic_dataset(dest, n_patients=cfg.data.synth_patients, task=cfg.data.synth_task, seed=cfg.seed)
         src = f'medimg synthetic chest radiographs (make_synthetic_dataset, seed {cfg.seed}, {cfg.data.synth_patients} patients)'
-    attrs = dict(df.attrs)
-    df = validate_manifest(df); df.attrs.update({k: v for k, v in attrs.items() if k not in df.attrs})
+    df = validate_manifest(df)   # keeps df.attrs (source, skipped files, MedMNIST's positive class)
     try: df = set_task(df, cfg.data.task, cfg.data.positive_label)
     except ValueError as e: raise ConfigError([f"{src}: {e}"]) from None
     task, labels = df.attrs['task'], df.attrs['labels']
