@@ -47,6 +47,7 @@ class DataConfig:
     image_size: int = opt(128, low=16, high=4096)  # side length of the model input in pixels
     window: str|list[float]|list[str]|None = 'auto'  # 'auto', a preset name, [center, width], a list of presets (one channel each), or None for raw values
     frame: int|None = opt(None, low=0, high=1_000_000)  # frame of a multi-frame DICOM; None: the middle frame
+    max_pixels: int|None = opt(None, low=1, high=2 ** 40)  # decode budget per file, in values (rows x columns x samples x frames); None: medimg.io.MAX_PIXELS (2^26)
     clahe: bool = False           # contrast-limited adaptive histogram equalisation after windowing
     clahe_clip_limit: float = opt(2., low=0, high=100, low_open=True)  # CLAHE clip limit (relative, as in OpenCV/scikit-image)
     clahe_tile_grid: int = opt(8, low=1, high=64)  # CLAHE tiles per side

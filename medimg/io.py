@@ -19,9 +19,9 @@ from .utils import MedimgError, cpu_count
 
 
 # %% auto #0
-__all__ = ['WINDOW_PRESETS', 'DEFAULT_TAGS', 'PHI_TAGS', 'ImageReadError', 'apply_window', 'percentile_window', 'read_dicom',
-           'sniff_format', 'read_image', 'pixel_test_files', 'pseudonymize', 'dicom_headers', 'dicom_age_years',
-           'show_image', 'show_images']
+__all__ = ['WINDOW_PRESETS', 'MAX_PIXELS', 'DEFAULT_TAGS', 'PHI_TAGS', 'MAX_SQ_DEPTH', 'ImageReadError', 'apply_window',
+           'percentile_window', 'read_dicom', 'sniff_format', 'ImageRangeWarning', 'read_image', 'pixel_test_files',
+           'pseudonymize', 'dicom_headers', 'dicom_age_years', 'show_image', 'show_images']
 
 # %% ../nbs/03_io.ipynb #3fb579d3
 class ImageReadError(MedimgError, ValueError):
@@ -170,9 +170,27 @@ def _color(arr:np.ndarray, ds, window)->tuple[np.ndarray, dict|None]:
     if len(ws) != 1 or isinstance(window, list): raise ValueError("a colour image takes one window, not a list of windows")
     return apply_window(x, ws[0][0], ws[0][1]), dict(source='explicit', windows=[dict(center=ws[0][0], width=ws[0][1], preset=ws[0][2])])
 
+# %% ../nbs/03_io.ipynb #7650f620
+class _Bounded:
+    "A read-only file that never hands out, or asks the OS for, more bytes than are left in it"
+    def __init__(self, path):
+        self._f = open(path, 'rb'); self.size = os.fstat(self._f.fileno()).st_size; self.name = str(path)
+    def read(self, n=-1):
+        left = max(0, self.size - self._f.tell())
+        return self._f.read(left if n is None or n < 0 else min(n, left))
+    def seek(self, offset, whence=0): return self._f.seek(offset, whence)
+    def tell(self): return self._f.tell()
+    def close(self): self._f.close()
+    def __enter__(self): return self
+    def __exit__(self, *a): self.close()
+
+def _dcmread(path, **kwargs):
+    "`pydicom.dcmread` through `_Bounded`: a length field that claims more than the file holds cannot ask for that much memory"
+    with _Bounded(path) as f: return pydicom.dcmread(f, **kwargs)
+
 # %% ../nbs/03_io.ipynb #9f1fc73c
 def _read_ds(path:Path, force:bool):
-    try: ds = pydicom.dcmread(path, force=force)
+    try: ds = _dcmread(path, force=force)
     except Exception as e: raise ImageReadError(path, f"not a readable DICOM file ({type(e).__name__}: {e})") from None
     if not any(k in ds for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData')):
         raise ImageReadError(path, f"DICOM file has no pixel data (Modality {ds.get('Modality', '?')}, SOP class {getattr(ds.get('SOPClassUID'), 'name', '?')})")
@@ -203,6 +221,41 @@ def _decode(ds, path, index):
         name = getattr(ts, 'name', str(ts))
         raise ImageReadError(path, f"cannot decode pixel data ({name}): {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
+# %% ../nbs/03_io.ipynb #f37c479f
+MAX_PIXELS = 2 ** 26   # values decoded from one file (rows x columns x samples x frames): 67 M, a 256 MB float32 array
+
+def _budget(max_pixels)->int:
+    m = MAX_PIXELS if max_pixels is None else max_pixels
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1: raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
+    return int(m)
+
+def _refuse_size(path, dims:str, n:int, max_pixels:int):
+    if n > max_pixels:
+        raise ImageReadError(path, f"the header claims {dims} = {n:,} values, above the decode budget of {max_pixels:,} "
+                                   "(max_pixels; config data.max_pixels); nothing was decoded")
+
+def _check_dicom_size(ds, path, n_decoded:int, max_pixels:int):
+    "Before any decode: the header's image size against the budget and, for uncompressed syntaxes, against the bytes the file holds"
+    from pydicom.pixels.utils import get_expected_length
+    try: rows, cols, spp = int(ds.Rows), int(ds.Columns), int(ds.get('SamplesPerPixel', 1) or 1)
+    except (AttributeError, KeyError, TypeError, ValueError): raise ImageReadError(path, "the header has no valid Rows/Columns") from None
+    if min(rows, cols, spp) < 1: raise ImageReadError(path, f"the header claims {rows} x {cols} pixels x {spp} samples")
+    dims = f"{rows} x {cols} pixels x {spp} sample(s) x {n_decoded} frame(s)"
+    _refuse_size(path, dims, rows * cols * spp * n_decoded, max_pixels)
+    key = next(k for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData') if k in ds)
+    ts = ds.file_meta.TransferSyntaxUID
+    if not ts.is_transfer_syntax: return          # unknown: the decoder refuses it with its name
+    if key == 'PixelData' and ts.is_encapsulated: return   # compressed: the decoder checks its stream
+    try: want = get_expected_length(ds, 'bytes')
+    except Exception as e: raise ImageReadError(path, f"the header's image attributes are inconsistent ({type(e).__name__}: {e})") from None
+    have = len(ds[key].value or b'')
+    frames = ds.get('NumberOfFrames', 1)
+    if have < want: raise ImageReadError(path, f"the pixel data hold {have:,} bytes, fewer than the {want:,} the header's {rows} x {cols} x {spp} x {frames} frame(s) of {ds.get('BitsAllocated')} bits need: truncated")
+    extra = have - want
+    if extra > want % 2 and (extra >= want // max(1, int(frames or 1)) or ds[key].value[want:].strip(b'\0')):   # zero padding under a frame is padding
+        raise ImageReadError(path, f"the pixel data hold {have:,} bytes, more than the {want:,} the header's {rows} x {cols} x {spp} x {frames} frame(s) "
+                                   f"of {ds.get('BitsAllocated')} bits need: the header does not describe these pixels")
+
 # %% ../nbs/03_io.ipynb #5d9b9c83
 def _spacing(ds):
     src = ds if 'PixelSpacing' in ds else _fg_item(ds, 'PixelMeasuresSequence', 0)
@@ -214,12 +267,15 @@ def read_dicom(path:str|Path,   # DICOM file (recognised by content; no extensio
                window='auto',    # 'auto', None, a preset name, (center, width), or a list of presets/tuples (one channel each)
                frame=None,       # None: middle frame; int: that frame; 'all': every frame
                force:bool=True,  # also read files without the 128-byte preamble and 'DICM' marker
+               max_pixels:int|None=None, # decode budget in values (rows x columns x samples x frames decoded); None: `MAX_PIXELS`
               )->tuple[np.ndarray, dict]: # float32 pixels and a small, PHI-free metadata dict
     "Read a DICOM image through the modality LUT, a window and MONOCHROME1 inversion"
     path = Path(path)
     if not (window is None or (isinstance(window, str) and window == 'auto')): _resolve_window(window)  # argument errors first
+    budget = _budget(max_pixels)
     ds = _read_ds(path, force)
     idx, n = _frames(ds, path, frame)
+    _check_dicom_size(ds, path, n if idx is None else 1, budget)
     arr = _decode(ds, path, None if idx is None else idx[0])
     pi = ds.get('PhotometricInterpretation', 'MONOCHROME2')
     color = pi not in ('MONOCHROME1', 'MONOCHROME2')
@@ -277,16 +333,20 @@ def _window_plain(a:np.ndarray, window, bits:int|None)->np.ndarray:
     return apply_window(a, ws[0][0], ws[0][1])
 
 # %% ../nbs/03_io.ipynb #fb9ed0d0
-def _read_pil(path:Path)->tuple[np.ndarray, int|None]:
+def _read_pil(path:Path, max_pixels:int)->tuple[np.ndarray, int|None]:
     from PIL import Image, UnidentifiedImageError
     try:
         with Image.open(path) as im:
             im.seek(0)  # multi-page TIFF: the first page
+            w, h = im.size; bands = len(im.getbands())
+            _refuse_size(path, f"{w} x {h} pixels x {bands} band(s)", w * h * bands, max_pixels)   # from the header, before decoding
             im.load()
             mode = im.mode
             if mode in ('P', 'PA', 'RGBA', 'CMYK', 'YCbCr', 'LAB', 'HSV'): im, mode = im.convert('RGB'), 'RGB'
             elif mode in ('LA', '1'): im, mode = im.convert('L'), 'L'
             a = np.asarray(im)
+    except ImageReadError: raise
+    except Image.DecompressionBombError as e: raise ImageReadError(path, f"refused by Pillow as a decompression bomb: {e}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageReadError(path, f"cannot read image ({type(e).__name__}: {e})") from None
     if a.dtype == np.uint8: bits = 8
@@ -295,24 +355,55 @@ def _read_pil(path:Path)->tuple[np.ndarray, int|None]:
     else: bits = None
     return a, bits
 
-def _read_npy(path:Path)->tuple[np.ndarray, int|None]:
-    try: a = np.load(path, allow_pickle=False)
+def _read_npy(path:Path, max_pixels:int)->tuple[np.ndarray, int|None]:
+    fmt = np.lib.format
+    try:
+        with open(path, 'rb') as f:
+            v = fmt.read_magic(f)
+            shape = (fmt.read_array_header_1_0 if v == (1, 0) else fmt.read_array_header_2_0)(f)[0]
+        _refuse_size(path, ' x '.join(map(str, shape)) or 'a scalar', math.prod(shape), max_pixels)
+        a = np.load(path, allow_pickle=False)
+    except ImageReadError: raise
     except (ValueError, OSError, EOFError) as e: raise ImageReadError(path, f"cannot read .npy array ({type(e).__name__}: {e})") from None
     if a.ndim not in (2, 3) or a.dtype.kind not in 'uifb':
         raise ImageReadError(path, f".npy array of shape {a.shape} and dtype {a.dtype} is not an image (need numeric HxW or HxWxC)")
     return a, {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(a.dtype)
 
+# %% ../nbs/03_io.ipynb #f4ae42ba
+class ImageRangeWarning(UserWarning):
+    "Pixel values that use a small part of their type's range (12-bit data in a 16-bit PNG): scaled by the type, the image is nearly black"
+
+def _value_range(path, kind:str, a:np.ndarray, bits:int|None, window)->dict:
+    "What `read_image` records about a non-DICOM file, warning when a >8-bit container holds much narrower data"
+    lo, hi = (float(a.min()), float(a.max())) if a.size else (float('nan'),) * 2
+    meta = dict(format=kind, dtype=str(a.dtype), bits=bits, shape=list(a.shape), value_min=lo, value_max=hi)
+    if bits and bits > 8 and a.size and hi < (2 ** bits - 1) / 4:
+        b = max(1, math.ceil(math.log2(hi + 1)))
+        meta['range_fraction'] = hi / (2 ** bits - 1)
+        if isinstance(window, str) and window == 'auto':
+            warnings.warn(f"{path}: a {bits}-bit image whose values span {lo:g}..{hi:g}, {meta['range_fraction']:.1%} of the type's range "
+                          f"(data of about {b} bits?): window 'auto' scales by 1/{2 ** bits - 1}, so it reaches at most {meta['range_fraction']:.3f}. "
+                          f"If the data are {b}-bit, pass window=({2 ** (b - 1)}, {2 ** b}) (config data.window: [{2 ** (b - 1)}, {2 ** b}])",
+                          ImageRangeWarning, stacklevel=3)
+    return meta
+
 # %% ../nbs/03_io.ipynb #63ec77f6
 def read_image(path:str|Path, # DICOM, PNG, JPEG, TIFF or .npy file
                window='auto',  # as for `read_dicom`
                frame=None,     # DICOM only: None (middle frame), int or 'all'
-              )->np.ndarray:   # float32, HxW (grayscale), HxWxC (colour or several windows)
+               max_pixels:int|None=None, # decode budget in values (rows x columns x samples [x frames]); None: `MAX_PIXELS`
+               with_meta:bool=False,     # also return a metadata dict (for PNG/TIFF/JPEG/NPY: format, dtype, bits, value range)
+              ):              # float32, HxW (grayscale), HxWxC (colour or several windows); with `with_meta`, (array, meta)
     "Read any supported image into a float32 array, dispatching on the file's content"
-    path = Path(path)
+    path, budget = Path(path), _budget(max_pixels)
     kind = sniff_format(path)
-    if kind == 'dicom': return read_dicom(path, window=window, frame=frame)[0]
-    a, bits = _read_npy(path) if kind == 'npy' else _read_pil(path)
-    return np.ascontiguousarray(_window_plain(a, window, bits), dtype=np.float32)
+    if kind == 'dicom':
+        x, meta = read_dicom(path, window=window, frame=frame, max_pixels=budget)
+        return (x, meta) if with_meta else x
+    a, bits = _read_npy(path, budget) if kind == 'npy' else _read_pil(path, budget)
+    meta = _value_range(path, kind, a, bits, window)
+    x = np.ascontiguousarray(_window_plain(a, window, bits), dtype=np.float32)
+    return (x, meta) if with_meta else x
 
 # %% ../nbs/03_io.ipynb #492455e7
 def pixel_test_files()->list[str]:
@@ -347,11 +438,12 @@ def pseudonymize(values,                # one identifier, or a list/Series of th
                  salt:str|None=None,    # secret salt; default `$MEDIMG_PHI_SALT`
                  length:int=16,         # hex characters kept (16 = 64 bits)
                 ):
-    "Stable salted HMAC-SHA256 pseudonyms; missing values stay missing"
+    "Stable salted HMAC-SHA256 pseudonyms; missing values stay missing; leading and trailing spaces are not significant"
     key = _salt(salt).encode()
     def one(v):
-        if v is None or v == '' or (isinstance(v, float) and math.isnan(v)): return None
-        return hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:length]
+        if v is None or (isinstance(v, float) and math.isnan(v)): return None
+        s = str(v).strip(' \t\r\n\x00')   # DICOM: padding of SH/LO/PN values is not part of the value; nor is it in a CSV
+        return hmac.new(key, s.encode(), hashlib.sha256).hexdigest()[:length] if s else None
     if values is None or isinstance(values, (str, int, float, np.integer)): return one(values)
     if hasattr(values, 'map') and hasattr(values, 'index'): return values.map(one)
     return [one(v) for v in values]
@@ -367,16 +459,19 @@ def _plain(v):
     if isinstance(v, (bytes, bytearray)): return None
     return v if isinstance(v, (int, float)) else str(v)
 
+def _reason(e:BaseException)->str: return ' '.join(f"{type(e).__name__}: {e}".split())[:300]
+
 def _scan_one(path, tags)->dict:
+    "One header row read by pydicom; any failure becomes the row's `error`"
     row = dict(path=str(path), **{t: None for t in tags}, error=None)
     try:
-        try: ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(tags))
+        try: ds = _dcmread(path, stop_before_pixels=True, specific_tags=list(tags))
         except pydicom.errors.InvalidDicomError:
             if sniff_format(path) != 'dicom': raise
-            ds = pydicom.dcmread(path, stop_before_pixels=True, specific_tags=list(tags), force=True)
+            ds = _dcmread(path, stop_before_pixels=True, specific_tags=list(tags), force=True)
         for t in tags:
             if t in ds: row[t] = _plain(ds[t].value)
-    except Exception as e: row['error'] = ' '.join(f"{type(e).__name__}: {e}".split())[:300]
+    except Exception as e: row['error'] = _reason(e)   # MemoryError and RecursionError included: one file never takes the batch down
     return row
 
 def _scan_many(args)->list[dict]:
@@ -386,10 +481,12 @@ def _scan_many(args)->list[dict]:
 
 # %% ../nbs/03_io.ipynb #56d8b040
 import struct
-_LONG_VRS = {b'OB', b'OD', b'OF', b'OL', b'OV', b'OW', b'SQ', b'SV', b'UC', b'UN', b'UR', b'UT', b'UV'}
-_TEXT_VRS = {'AE', 'AS', 'CS', 'DA', 'DS', 'DT', 'IS', 'LO', 'LT', 'PN', 'SH', 'ST', 'TM', 'UC', 'UI', 'UR', 'UT'}
-_NUM_VRS = dict(US='H', SS='h', UL='I', SL='i', FL='f', FD='d')
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_16, EXPLICIT_VR_LENGTH_32
+_LONG_VRS = {v.encode() for v in EXPLICIT_VR_LENGTH_32}
+_SHORT_VRS = {v.encode() for v in EXPLICIT_VR_LENGTH_16}
 _EXPLICIT_LE = {'1.2.840.10008.1.2.1', '1.2.840.10008.1.2.5'}  # plus every encapsulated syntax 1.2.840.10008.1.2.4.*
+_PIXEL_TAGS = {0x7FE00010, 0x7FE00009, 0x7FE00008}   # where pydicom's stop_before_pixels stops
+MAX_SQ_DEPTH = 16   # deeper nesting is left to pydicom (which reports a RecursionError as the file's error)
 
 def _tag_keys(tags)->dict:
     from pydicom.datadict import tag_for_keyword
@@ -399,78 +496,95 @@ class _Unsupported(Exception): pass
 
 # %% ../nbs/03_io.ipynb #b376104c
 class _Reader:
-    "Explicit VR little endian element walker over a file, reading more bytes only when needed"
-    def __init__(self, f): self.f, self.buf, self.pos = f, f.read(16384), 0
-    def need(self, n):
-        while self.pos + n > len(self.buf):
-            more = self.f.read(max(65536, n))
-            if not more: raise _Unsupported('truncated')
-            self.buf = self.buf[self.pos:] + more; self.pos = 0
-    def element(self):
-        self.need(8)
-        g, e = struct.unpack_from('<HH', self.buf, self.pos)
-        if g == 0xFFFE:  # item / delimiters: no VR
-            ln = struct.unpack_from('<I', self.buf, self.pos + 4)[0]; self.pos += 8
-            return (g << 16) | e, None, ln
-        vr = bytes(self.buf[self.pos + 4:self.pos + 6])
-        if vr in _LONG_VRS:
-            self.need(12); ln = struct.unpack_from('<I', self.buf, self.pos + 8)[0]; self.pos += 12
-        elif vr.isalpha() and vr.isupper(): ln = struct.unpack_from('<H', self.buf, self.pos + 6)[0]; self.pos += 8
+    "Explicit VR little endian element walker; every length is checked against the bytes left before anything is read or skipped"
+    def __init__(self, f, size:int, at:int):
+        self.f, self.size, self.at, self.start, self.buf = f, size, at, at, b''
+    def read(self, n:int)->bytes:
+        if n > self.size - self.at: raise _Unsupported('a length runs past the end of the file')
+        o = self.at - self.start
+        if o + n > len(self.buf):
+            self.f.seek(self.at); self.start, self.buf, o = self.at, self.f.read(min(max(n, 65536), self.size - self.at)), 0
+        self.at += n
+        return self.buf[o:o + n]
+    def skip(self, n:int):
+        if n > self.size - self.at: raise _Unsupported('a length runs past the end of the file')
+        self.at += n
+    def element(self)->tuple[int, str|None, int]:
+        b = self.read(8)
+        g, e, ln = struct.unpack('<HHI', b)
+        if g == 0xFFFE: return (g << 16) | e, None, ln   # item and delimiters: no VR
+        vr = b[4:6]
+        if vr in _LONG_VRS: ln = struct.unpack('<I', self.read(4))[0]
+        elif vr in _SHORT_VRS: ln = struct.unpack('<H', b[6:8])[0]
         else: raise _Unsupported('not explicit VR')
         return (g << 16) | e, vr.decode(), ln
-    def value(self, ln):
-        self.need(ln); v = self.buf[self.pos:self.pos + ln]; self.pos += ln; return v
-    def skip(self, vr, ln):
-        if ln != 0xFFFFFFFF: self.need(ln); self.pos += ln; return
-        if vr not in ('SQ', 'UN', None): raise _Unsupported('undefined length')
-        while True:  # items of a sequence, each of defined or undefined length
+    def sequence(self, depth:int):
+        "Walk the items of an undefined-length sequence to its delimiter, as pydicom parses them"
+        if depth > MAX_SQ_DEPTH: raise _Unsupported('sequences nested too deep')
+        while True:
             tag, _, iln = self.element()
             if tag == 0xFFFEE0DD: return
-            if tag != 0xFFFEE000: raise _Unsupported('bad item')
-            if iln != 0xFFFFFFFF: self.need(iln); self.pos += iln; continue
-            while True:
-                t, v, l = self.element()
-                if t == 0xFFFEE00D: break
-                self.skip(v, l)
-
-# %% ../nbs/03_io.ipynb #409b77b2
-def _decode_value(vr:str, raw:bytes):
-    if vr in _TEXT_VRS:
-        if any(b > 0x7F for b in raw): raise _Unsupported('non-ASCII text')
-        s = raw.decode('ascii')
-        parts = [s] if vr in ('LT', 'ST', 'UT', 'UR') else s.split('\\')
-        parts = [p.strip(' \x00') if vr != 'UI' else p.strip('\x00 ') for p in parts]
-        conv = float if vr == 'DS' else int if vr == 'IS' else str
-        vals = [conv(p) if p else None for p in parts]
-        if len(vals) == 1: return vals[0]
-        return tuple(vals)
-    if vr in _NUM_VRS:
-        n = len(raw) // struct.calcsize(_NUM_VRS[vr])
-        vals = struct.unpack(f'<{n}{_NUM_VRS[vr]}', raw)
-        return None if n == 0 else vals[0] if n == 1 else tuple(vals)
-    raise _Unsupported(f'VR {vr}')
+            if tag != 0xFFFEE000: raise _Unsupported('not an item')
+            end = None if iln == 0xFFFFFFFF else self.at + iln
+            if end is not None and end > self.size: raise _Unsupported('an item runs past the end of the file')
+            while end is None or self.at < end:
+                t, vr, ln = self.element()
+                if t == 0xFFFEE00D and end is None: break
+                if t >> 16 == 0xFFFE: raise _Unsupported('a delimiter out of place')
+                if ln != 0xFFFFFFFF: self.skip(ln)
+                elif vr == 'SQ': self.sequence(depth + 1)
+                else: raise _Unsupported('undefined length')
+            if end is not None and self.at != end: raise _Unsupported('an item does not end where its length says')
 
 # %% ../nbs/03_io.ipynb #8bd30bad
+def _convert(raws:dict, keys:dict, row:dict):
+    "Fill `row` from the raw elements with pydicom's own value conversion, in the file's character set"
+    from pydicom.charset import convert_encodings
+    from pydicom.dataelem import convert_raw_data_element
+    enc = None
+    if 0x00080005 in raws:
+        cs = convert_raw_data_element(raws[0x00080005]).value
+        enc = convert_encodings(list(cs) if isinstance(cs, pydicom.multival.MultiValue) else [cs] if cs else None)
+    for tag, raw in raws.items():
+        if tag in keys: row[keys[tag]] = _plain(convert_raw_data_element(raw, encoding=enc).value)
+
+def _explicit_le(ts:str|None)->bool:
+    from pydicom.uid import UID
+    u = UID(ts) if isinstance(ts, str) and ts else None
+    return bool(u and u.is_transfer_syntax and not u.is_implicit_VR and u.is_little_endian and not u.is_deflated)
+
 def _fast_scan(path, tags, keys:dict)->dict|None:
     "Header row from the explicit-VR-little-endian fast reader, or None to fall back to pydicom"
-    last = max(keys)
+    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+    from pydicom.tag import Tag
     try:
-        with open(path, 'rb') as f:
+        with _Bounded(path) as f:
             pre = f.read(132)
             if len(pre) < 132 or pre[128:132] != b'DICM': return None
-            r, ts, row = _Reader(f), None, dict(path=str(path), **{t: None for t in tags}, error=None)
-            while True:
+            r, ts, raws, in_meta = _Reader(f, f.size, 132), None, {}, True
+            while r.at < r.size:
                 tag, vr, ln = r.element()
-                if tag >> 16 == 0x0002:
-                    v = r.value(ln)
-                    if tag == 0x00020010: ts = v.decode('ascii').strip('\x00 ')
+                if in_meta and tag >> 16 == 0x0002:   # the file meta group, read as pydicom reads it
+                    if vr is None or ln == 0xFFFFFFFF: return None
+                    if tag not in (0x00020000, 0x00020010): r.skip(ln); continue   # the two pydicom converts while reading the meta
+                    at = r.at; v = convert_raw_data_element(RawDataElement(Tag(tag), vr, ln, r.read(ln), at, False, True)).value
+                    if tag == 0x00020010: ts = v
                     continue
-                if ts is None or not (ts in _EXPLICIT_LE or ts.startswith('1.2.840.10008.1.2.4.')): return None
-                if tag >= 0x7FE00010 or tag > last: return row
-                if tag == 0x00080005 and r.value(ln).strip(b' \x00') not in (b'', b'ISO_IR 6', b'ISO_IR 100', b'ISO_IR 192'): return None
-                elif tag in keys: row[keys[tag]] = _decode_value(vr, r.value(ln))
-                elif tag != 0x00080005: r.skip(vr, ln)
-    except (_Unsupported, struct.error, UnicodeDecodeError, ValueError, OSError): return None
+                if in_meta and not _explicit_le(ts): return None
+                in_meta = False
+                if tag in _PIXEL_TAGS: break
+                if vr is None: return None
+                if ln == 0xFFFFFFFF:
+                    if vr != 'SQ' or tag in keys: return None
+                    r.sequence(1); continue
+                if tag in keys or tag == 0x00080005:
+                    at = r.at; raws[tag] = RawDataElement(Tag(tag), vr, ln, r.read(ln), at, False, True)
+                else: r.skip(ln)
+            if in_meta: return None
+        row = dict(path=str(path), **{t: None for t in tags}, error=None)
+        _convert(raws, keys, row)
+        return row
+    except Exception: return None   # anything unexpected, MemoryError and RecursionError included: pydicom reads this file
 
 # %% ../nbs/03_io.ipynb #885b8761
 def dicom_headers(paths,                     # DICOM files (any iterable of paths)

@@ -37,6 +37,7 @@ class Preprocess:
     clahe: dict|None = None          # e.g. dict(clip_limit=2.0, tile_grid=8); None: off
     channels: int = 3                # output channels: 1, 3, or the number of windows in a window list
     normalize: str|dict|None = 'imagenet'  # 'imagenet', dict(mean=[...], std=[...]) or None
+    max_pixels: int|None = None      # decode budget passed to `read_image` (None: `MAX_PIXELS`); a safety limit, not part of `spec_hash`
     def __post_init__(self):
         if self.resize not in RESIZE_POLICIES: raise ValueError(f"resize={self.resize!r} is not one of {', '.join(RESIZE_POLICIES)}")
         if not isinstance(self.size, int) or self.size < 8: raise ValueError(f"size must be an int >= 8, got {self.size!r}")
@@ -79,7 +80,7 @@ def from_json(cls:Preprocess, s)->Preprocess: # JSON text, or a JSON file
 @patch
 def spec_hash(self:Preprocess, geometry_only:bool=False)->str: # leave out the normalisation (what the on-disk cache is keyed by)
     "12 hex characters of the sha256 of the spec"
-    d = self.to_dict()
+    d = self.to_dict(); d.pop('max_pixels')   # a budget changes which files are read, never what a read file becomes
     if geometry_only: d.pop('normalize')
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -94,7 +95,7 @@ def from_config(cls:Preprocess, cfg)->Preprocess: # an `ExperimentConfig` (or it
     window = tuple(d.window) if isinstance(d.window, list) and d.window and not isinstance(d.window[0], str) else d.window
     return cls(size=d.image_size, resize=d.resize, window=window, frame=d.frame, channels=d.channels,
                clahe=dict(clip_limit=d.clahe_clip_limit, tile_grid=d.clahe_tile_grid) if d.clahe else None,
-               normalize=dict(mean=list(d.mean), std=list(d.std)) if d.normalize == 'custom' else None)
+               normalize=dict(mean=list(d.mean), std=list(d.std)) if d.normalize == 'custom' else None, max_pixels=d.max_pixels)
 
 # %% ../nbs/04_transforms.ipynb #48ad7333
 def geometry(resize:str, h:int, w:int, size:int)->dict:
@@ -155,7 +156,7 @@ def _norm_stats(normalize, channels:int):
 @patch
 def load(self:Preprocess, src)->np.ndarray: # a file path or an HxW(xC) array
     "Read, CLAHE and resize: float32 size x size x (the image's own channels)"
-    x = read_image(src, window=self.window, frame=self.frame) if isinstance(src, (str, Path)) else np.asarray(src, np.float32)
+    x = read_image(src, window=self.window, frame=self.frame, max_pixels=self.max_pixels) if isinstance(src, (str, Path)) else np.asarray(src, np.float32)
     if x.ndim == 2: x = x[..., None]
     if x.ndim != 3: raise ValueError(f"expected an HxW or HxWxC image, got shape {x.shape}")
     if self.clahe: x = apply_clahe(x, **self.clahe)
