@@ -18,7 +18,7 @@ from .utils import IMAGENET_STATS, MedimgError
 
 
 # %% auto #0
-__all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'adapt_small_input', 'create_model',
+__all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'refuse_remote', 'adapt_small_input', 'create_model',
            'model_from_config', 'check_model_config', 'model_norm_stats', 'first_conv', 'model_splitter',
            'model_summary']
 
@@ -57,8 +57,24 @@ def _cached_weights(arch:str)->str|None:
 class WeightsNotFoundError(MedimgError, FileNotFoundError):
     "Pretrained weights are not available locally"
 
+_REMOTE_KWARGS = ('pretrained_cfg', 'pretrained_cfg_overlay', 'checkpoint_path', 'cache_dir')
+
+def refuse_remote(arch:str, pretrained=False, kwargs:dict|None=None):
+    "Raise `ValueError` for a hub or URL model name or weights, or timm arguments that load weights around medimg, before any socket opens"
+    local = "medimg never downloads: download the weights elsewhere, save them as a .safetensors file, and set model.arch to the timm architecture " \
+            "(e.g. 'resnet18') with model.pretrained=path/to/weights.safetensors"
+    a = str(arch)
+    if ':' in a or '/' in a or a.startswith(('http', 'www.')):
+        raise ValueError(f"model.arch={a!r} names a model on a hub or at a URL; {local}")
+    p = str(pretrained) if isinstance(pretrained, (str, Path)) else ''
+    if p.startswith(('http://', 'https://', 'hf-hub:', 'hf_hub:', 's3://', 'gs://')):
+        raise ValueError(f"model.pretrained={p!r} is a URL or hub name, not a local file; {local}")
+    bad = sorted(set(kwargs or {}) & set(_REMOTE_KWARGS))
+    if bad: raise ValueError(f"model.kwargs {bad} would let timm fetch or load weights itself; {local}")
+
 def _weights_file(arch:str, pretrained)->str|None:
     "Resolve `pretrained` (False, True or a path) to a local weights file, or None for random init"
+    refuse_remote(arch, pretrained)
     if pretrained is False or pretrained is None: return None
     if pretrained is True:
         p = _cached_weights(arch)
@@ -138,6 +154,7 @@ def create_model(arch:str,                 # any timm architecture name, e.g. 'r
                  **timm_kwargs,            # passed to `timm.create_model` (e.g. img_size for ViTs)
                 )->nn.Module:
     "A timm model with `n_out` logits that records its task, labels and input normalisation"
+    refuse_remote(arch, pretrained, timm_kwargs)   # before timm is asked anything: a hub name makes it open sockets even without weights
     import timm
     if task is None: task = 'binary' if n_out == 1 or (n_out is None and labels is not None and len(labels) == 2) else 'multiclass'
     if task not in TASKS: raise ValueError(f"task={task!r} is not one of {', '.join(TASKS)}")
