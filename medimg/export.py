@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/export.html.md"""
 
 # %% ../nbs/15_export.ipynb #a38d3a05
 from __future__ import annotations
-import datetime, hashlib, json, os, shutil, sys, warnings
+import dataclasses, datetime, hashlib, json, os, shutil, sys, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,13 +17,14 @@ from fastcore.basics import patch
 from .calibration import Calibrator
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
-                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE)
+                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE)
 from .transforms import Preprocess
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BundleError', 'ExportError', 'write_checksums', 'verify_bundle', 'export_onnx', 'onnx_max_diff',
-           'export_bundle', 'model_card', 'Predictor', 'expand_inputs', 'recalibrate']
+__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BundleError', 'ExportError', 'write_checksums', 'key_fingerprint', 'keygen',
+           'sign_bundle', 'trusted_keys_from_env', 'check_signature', 'verify_bundle', 'bundle_content_problems',
+           'export_onnx', 'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor', 'expand_inputs', 'recalibrate']
 
 # %% ../nbs/15_export.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
@@ -40,8 +41,23 @@ def _sha256(path, chunk:int=1 << 20)->str:
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
 
+
+# %% ../nbs/15_export.ipynb #d67e937a
+def _walk(d:Path)->tuple[list[str], list[str]]:
+    "(regular files relative to `d`, problems): symbolic links and special files are never followed or read"
+    import stat
+    files, problems = [], []
+    for root, dirs, names in os.walk(d, followlinks=False):
+        for n in sorted(dirs + names):
+            p = Path(root)/n; rel = p.relative_to(d).as_posix(); m = os.lstat(p).st_mode
+            if stat.S_ISLNK(m): problems.append(f"refused: {rel} is a symbolic link (to {os.readlink(p)}); a bundle holds regular files only")
+            elif stat.S_ISREG(m): files.append(rel)
+            elif not stat.S_ISDIR(m): problems.append(f"refused: {rel} is not a regular file")
+        dirs[:] = [n for n in dirs if not os.path.islink(Path(root)/n)]
+    return sorted(files), problems
+
 def _bundle_files(d:Path)->list[str]:
-    return sorted(p.relative_to(d).as_posix() for p in d.rglob('*') if p.is_file() and p.name != CHECKSUMS_FILE)
+    return [f for f in _walk(d)[0] if f not in (CHECKSUMS_FILE, SIGNATURE_FILE)]
 
 # %% ../nbs/15_export.ipynb #e3698b3e
 def write_checksums(dest)->Path:
@@ -62,24 +78,226 @@ def _looks_executable(path:Path)->str|None:
     if head == b'PK\x03\x04': return "a zip archive (torch.save, TorchScript and .pt2 files are zip archives holding pickles)"
     return None
 
-def verify_bundle(path)->dict:
-    "Check every file of a bundle against `checksums.sha256`; raise `BundleError` naming what is wrong, else return {file: sha256}"
+def _strict_json(text:str):
+    "JSON without NaN or Infinity (Python's json module accepts them; a calibrator with NaN parameters decides nothing)"
+    def refuse(c): raise ValueError(f"the non-standard constant {c} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+def _safetensors_header(path:Path)->dict:
+    "The header of a safetensors file, checked against the file's size (the format's own rules), without loading a tensor"
+    size = path.stat().st_size
+    with open(path, 'rb') as f:
+        head = f.read(8)
+        if len(head) < 8: raise ValueError("shorter than a safetensors header")
+        n = int.from_bytes(head, 'little')
+        if n > min(size - 8, 100_000_000): raise ValueError(f"its header claims {n:,} bytes, more than the file holds")
+        h = _strict_json(f.read(n).decode('utf-8'))
+    if not isinstance(h, dict): raise ValueError("its header is not a JSON object")
+    for k, v in h.items():
+        if k == '__metadata__': continue
+        lo, hi = v['data_offsets']
+        if not 0 <= lo <= hi <= size - 8 - n: raise ValueError(f"tensor {k!r} lies outside the file")
+    return h
+
+_PARSERS = {'.json': lambda p: _strict_json(p.read_text(encoding='utf-8')), '.yaml': lambda p: __import__('yaml').safe_load(p.read_text(encoding='utf-8')),
+            '.md': lambda p: p.read_bytes().decode('utf-8'), '.safetensors': _safetensors_header, '.onnx': None}
+
+def _content_problem(path:Path)->str|None:
+    "Why a file is not what its name says (JSON, YAML, UTF-8 Markdown, safetensors; ONNX is parsed by ONNX Runtime), else None"
+    if (why := _looks_executable(path)): return f"refused: {path.name} is {why}"
+    parse = _PARSERS.get(path.suffix.lower(), 'unknown')
+    if parse == 'unknown': return f"refused: {path.name} is a {path.suffix or 'suffix-less'} file; a bundle holds only {', '.join(_PARSERS)} files"
+    if parse is None: return None
+    try: parse(path)
+    except Exception as e: return f"refused: {path.name} does not parse as {path.suffix[1:]} ({type(e).__name__}: {' '.join(str(e).split())[:120]})"
+    return None
+
+# %% ../nbs/15_export.ipynb #b7329acd
+TRUSTED_KEYS_ENV = 'MEDIMG_TRUSTED_KEYS'   # public key files (os.pathsep-separated) whose signature every loaded bundle must carry
+
+def _public_key(k):
+    "An Ed25519 public key from a key object, PEM text/bytes, or a .pub file"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+    if isinstance(k, Ed25519PublicKey): return k
+    if isinstance(k, Ed25519PrivateKey): return k.public_key()
+    data = k.encode() if isinstance(k, str) and k.lstrip().startswith('-----BEGIN') else k if isinstance(k, bytes) else Path(k).expanduser().read_bytes()
+    if b'PRIVATE KEY' in data: return _private_key(data).public_key()
+    key = serialization.load_pem_public_key(data)
+    if not isinstance(key, Ed25519PublicKey): raise BundleError(f"{k}: not an Ed25519 public key")
+    return key
+
+def _private_key(k):
+    "An Ed25519 private key from a key object, PEM bytes or a .key file"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    if isinstance(k, Ed25519PrivateKey): return k
+    data = k if isinstance(k, bytes) else Path(k).expanduser().read_bytes()
+    key = serialization.load_pem_private_key(data, password=None)
+    if not isinstance(key, Ed25519PrivateKey): raise ValueError(f"{k}: not an Ed25519 private key")
+    return key
+
+def key_fingerprint(key)->str:
+    "'ed25519:' and the first 16 hex characters of the sha256 of the raw public key (a public key, its private key, PEM or a file)"
+    from cryptography.hazmat.primitives import serialization
+    pub = key.public_key() if hasattr(key, 'sign') else _public_key(key)
+    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return 'ed25519:' + hashlib.sha256(raw).hexdigest()[:16]
+
+def keygen(dest,                      # folder for the key pair
+           name:str='medimg-signing', # file names: <name>.key (private) and <name>.pub (public)
+           overwrite:bool=False,
+          )->tuple[Path, Path]:       # (private key file, public key file)
+    "A new Ed25519 key pair for signing bundles; the private key file is readable by its owner only"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    d = Path(dest); d.mkdir(parents=True, exist_ok=True)
+    priv, pub = d/f'{name}.key', d/f'{name}.pub'
+    if not overwrite and (priv.exists() or pub.exists()): raise FileExistsError(f"{priv} or {pub} exists; pass overwrite=True to replace them")
+    k = Ed25519PrivateKey.generate()
+    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, 'wb') as f: f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    os.chmod(priv, 0o600)
+    pub.write_bytes(k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    return priv, pub
+
+def sign_bundle(dest, key)->Path:
+    "Write `signature.json`: an Ed25519 signature over `checksums.sha256`, which lists every other file"
+    import base64
+    d, k = Path(dest), _private_key(key)
+    sig = k.sign((d/CHECKSUMS_FILE).read_bytes())
+    (d/SIGNATURE_FILE).write_text(json.dumps(dict(algorithm='Ed25519', signed_file=CHECKSUMS_FILE, key_fingerprint=key_fingerprint(k),
+                                                 signature=base64.b64encode(sig).decode()), indent=1) + '\n')
+    return d/SIGNATURE_FILE
+
+def trusted_keys_from_env()->list[str]:
+    "The public key files named by `$MEDIMG_TRUSTED_KEYS`"
+    return [p for p in os.environ.get(TRUSTED_KEYS_ENV, '').split(os.pathsep) if p.strip()]
+
+def check_signature(path, trusted_keys=None)->str|None:
+    "The signer's fingerprint when the bundle is signed by one of `trusted_keys` (default `$MEDIMG_TRUSTED_KEYS`); None when no keys are configured (a signature is then not checked)"
+    import base64
+    from cryptography.exceptions import InvalidSignature
+    d = Path(path)
+    keys = list(trusted_keys) if trusted_keys is not None else trusted_keys_from_env()
+    sf = d/SIGNATURE_FILE
+    if not keys: return None
+    if not sf.is_file(): raise BundleError(f"{d}: the bundle is not signed, and trusted keys are configured ({len(keys)}): only signed bundles are loaded")
+    try:
+        s = _strict_json(sf.read_text())
+        sig, fp = base64.b64decode(s['signature'], validate=True), s['key_fingerprint']
+        if s.get('algorithm') != 'Ed25519' or s.get('signed_file') != CHECKSUMS_FILE: raise ValueError('not an Ed25519 signature over checksums.sha256')
+    except Exception as e: raise BundleError(f"{sf}: not a medimg signature ({type(e).__name__}: {e})") from None
+    pubs = {key_fingerprint(k): _public_key(k) for k in keys}
+    if fp not in pubs: raise BundleError(f"{d}: signed by {fp}, which is not among the trusted keys ({', '.join(pubs)})")
+    try: pubs[fp].verify(sig, (d/CHECKSUMS_FILE).read_bytes())
+    except InvalidSignature: raise BundleError(f"{d}: the signature of {fp} does not match {CHECKSUMS_FILE}: the bundle was changed after signing") from None
+    return fp
+
+# %% ../nbs/15_export.ipynb #09c97734
+def verify_bundle(path,                  # the bundle folder
+                  trusted_keys=None,     # public keys (files, PEM text or keys) whose signature is required; default `$MEDIMG_TRUSTED_KEYS`
+                  content:bool=True,     # also check what the files say (`bundle_content_problems`); False for a folder that is not a medimg bundle
+                 )->dict:
+    "Check a bundle's files (regular, listed, unchanged, inert, parseable), its signature when keys are trusted, and its content; raise `BundleError` naming what is wrong, else return {file: sha256}"
     d = Path(path)
     if not d.is_dir(): raise BundleError(f"{d}: not a bundle folder")
-    if not (d/CHECKSUMS_FILE).exists(): raise BundleError(f"{d}: no {CHECKSUMS_FILE}; this is not a medimg bundle, or it was not finished")
+    if not (d/CHECKSUMS_FILE).is_file() or (d/CHECKSUMS_FILE).is_symlink(): raise BundleError(f"{d}: no {CHECKSUMS_FILE}; this is not a medimg bundle, or it was not finished")
     listed = {}
     for i, line in enumerate((d/CHECKSUMS_FILE).read_text().splitlines()):
         if not line.strip(): continue
         h, _, f = line.partition('  ')
         if len(h) != 64 or not f: raise BundleError(f"{d/CHECKSUMS_FILE}: line {i + 1} is not '<sha256>  <file>'")
         listed[f] = h
-    present = set(_bundle_files(d))
-    problems = [f"missing: {f}" for f in sorted(set(listed) - present)]
+    files, problems = _walk(d)
+    present = {f for f in files if f not in (CHECKSUMS_FILE, SIGNATURE_FILE)}
+    problems += [f"missing: {f}" for f in sorted(set(listed) - present)]
     problems += [f"not listed in {CHECKSUMS_FILE}: {f}" for f in sorted(present - set(listed))]
     problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if _sha256(d/f) != listed[f]]
-    problems += [f"refused: {f} is {why}" for f in sorted(present) if (why := _looks_executable(d/f))]
+    problems += [why for f in sorted(present | ({SIGNATURE_FILE} & set(files))) if (why := _content_problem(d/f))]
     if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
+    check_signature(d, trusted_keys)
+    problems = bundle_content_problems(d) if content else []
+    if problems: raise BundleError(f"{d}: the bundle's content is invalid:\n  - " + '\n  - '.join(problems))
     return listed
+
+# %% ../nbs/15_export.ipynb #1d4e1dee
+def _calibrator_problems(cal:Calibrator, task:str, k:int)->list[str]:
+    "Parameters that are not finite, have the wrong shape for `k` outputs, or lie outside `CALIBRATION_BOUNDS`"
+    from medimg.calibration import CALIBRATION_BOUNDS
+    if cal.task != task: return [f"calibration.json: fitted for task {cal.task!r}, the bundle's is {task!r}"]
+    P, prm = [], cal.params()
+    def arr(name, shape):
+        a = np.asarray(prm.get(name), dtype=np.float64)
+        if a.shape != shape: P.append(f"calibration.json: {name} has shape {a.shape}, expected {shape} for {k} output(s)"); return None
+        if not np.isfinite(a).all(): P.append(f"calibration.json: {name} is not finite ({prm.get(name)})"); return None
+        return a
+    def within(a, name, bound):
+        lo, hi = CALIBRATION_BOUNDS[bound]
+        if a is not None and ((a < lo) | (a > hi)).any(): P.append(f"calibration.json: {name} = {a.tolist()} outside [{lo:g}, {hi:g}]")
+    one = () if task == 'binary' else (k,)
+    try:
+        if cal.method == 'temperature': within(arr('temperature', () if task != 'multilabel' else (k,)), 'temperature', 'temperature')
+        elif cal.method == 'platt':
+            within(arr('a', () if task == 'multiclass' else one), 'a', 'slope'); within(arr('b', one), 'b', 'intercept')
+        elif cal.method == 'isotonic':
+            n = 1 if task == 'binary' else k
+            if len(prm['x']) != n or len(prm['y']) != n: P.append(f"calibration.json: isotonic has {len(prm['x'])} curves, expected {n}")
+            for x, y in zip(prm['x'], prm['y']):
+                x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+                if x.shape != y.shape or x.ndim != 1 or not len(x) or not (np.isfinite(x).all() and np.isfinite(y).all()) or (np.diff(x) < 0).any() \
+                   or (np.diff(y) < 0).any() or y.min() < 0 or y.max() > 1:
+                    P.append("calibration.json: an isotonic curve is not finite, increasing knots with values in [0, 1]"); break
+    except (TypeError, ValueError, KeyError) as e: P.append(f"calibration.json: malformed parameters ({type(e).__name__}: {e})")
+    return P
+
+def bundle_content_problems(path)->list[str]:
+    "What is wrong with what a bundle's files say: labels against the model's outputs, the operating point, the calibrator, the preprocessing spec"
+    from medimg.config import TASKS
+    d, P = Path(path), []
+    def load(name, required=True):
+        if not (d/name).exists():
+            if required: P.append(f"missing: {name}")
+            return None
+        try:
+            v = _strict_json((d/name).read_text())
+            if not isinstance(v, dict): raise ValueError('not a JSON object')
+            return v
+        except Exception as e: P.append(f"{name}: {type(e).__name__}: {e}"); return None
+    meta, labels, th, cal_d, pre_d = (load(f) for f in (BUNDLE_FILE, LABELS_FILE, THRESHOLDS_FILE, CALIBRATION_FILE, PREPROCESS_FILE))
+    if None in (meta, labels, th, cal_d, pre_d): return P
+    task, names, outs = labels.get('task'), labels.get('labels'), labels.get('outputs')
+    if task not in TASKS: return P + [f"labels.json: task {task!r} is not one of {', '.join(TASKS)}"]
+    if not (isinstance(names, list) and isinstance(outs, list) and all(isinstance(o, str) and o for o in names + outs) and len(set(names)) == len(names)):
+        return P + ["labels.json: labels and outputs must be lists of distinct, non-empty names"]
+    want = [names[-1]] if task == 'binary' else names
+    if task == 'binary' and (len(names) != 2 or labels.get('positive_label') != names[1]):
+        P.append(f"labels.json: a binary bundle has labels [negative, positive] and positive_label the second; got {names} and {labels.get('positive_label')!r}")
+    if outs != want: P.append(f"labels.json: outputs {outs} do not match the labels {names} for task {task!r}")
+    k = len(outs)
+    try: shape = list(meta['output']['shape']); inp = list(meta['input']['shape'])
+    except (KeyError, TypeError): return P + ["bundle.json: no input/output shapes"]
+    if shape[-1] != k: P.append(f"bundle.json: the model has {shape[-1]} output(s) but labels.json names {k}")
+    try:
+        pre = Preprocess.from_dict(pre_d)
+        if inp[1:] != [pre.channels, pre.size, pre.size]: P.append(f"preprocess.json: makes {pre.channels} x {pre.size} x {pre.size} inputs, the model takes {inp[1:]}")
+    except Exception as e: P.append(f"preprocess.json: not a valid preprocessing spec ({type(e).__name__}: {e})")
+    try:
+        cal = Calibrator.from_json(json.dumps(cal_d))
+        extra = set(cal_d) - {'method', 'task', 'guard'} - set(cal.params())
+        P += [f"calibration.json: unknown keys {sorted(extra)} for a {cal.method} calibrator"] if extra else _calibrator_problems(cal, task, k)
+    except Exception as e: P.append(f"calibration.json: not a calibrator ({type(e).__name__}: {e})")
+    if th.get('task') != task: P.append(f"thresholds.json: task {th.get('task')!r}, the bundle's is {task!r}")
+    t = th.get('thresholds')
+    items = [('threshold', t.get('threshold') if isinstance(t, dict) else None)] if task == 'binary' else \
+            [(o, (t.get(o) or {}).get('threshold') if isinstance(t, dict) else None) for o in outs] if task == 'multilabel' else []
+    if task == 'multilabel' and isinstance(t, dict) and set(t) != set(outs): P.append(f"thresholds.json: thresholds for {sorted(t)}, outputs are {outs}")
+    for name, v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
+            P.append(f"thresholds.json: {name} = {v!r}; an operating point lies strictly between 0 and 1")
+    cf = load(CONFORMAL_FILE, required=False)
+    if cf is not None and cf.get('labels') not in (None, names): P.append(f"conformal.json: labels {cf.get('labels')} are not the bundle's {names}")
+    return P
 
 # %% ../nbs/15_export.ipynb #5360d554
 def export_onnx(model,                # a torch module returning logits
@@ -184,8 +402,9 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
                   tolerance:float=1e-4,         # largest ONNX Runtime vs eager difference of the logits accepted
                   n_verify:int=32,              # validation images used for the verification
                   overwrite:bool=False,         # replace an existing `dest`
+                  sign_key=None,                # an Ed25519 private key file (`keygen`) to sign the bundle with; None: unsigned
                  )->Path:
-    "Write a self-contained, checksummed inference bundle of a finished run, verified against the eager model"
+    "Write a self-contained, checksummed (and optionally signed) inference bundle of a finished run, verified against the eager model"
     import torch, yaml
     from medimg.run import load_run, model_inputs
     from medimg.environment import environment_report
@@ -199,6 +418,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     if quantize not in (None, 'int8'): raise ValueError(f"quantize={quantize!r}: use None or 'int8'")
     dest = Path(dest)
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    key = _private_key(sign_key) if sign_key is not None else None   # a wrong key file fails before the export work
     cal, thr, ev, cs = _evaluation_of(run, rep, calibrator, thresholds)
     _check_thresholds(thr)
     pre, C, S = run.preprocess, run.preprocess.channels, run.preprocess.size
@@ -226,9 +446,10 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
         if 'safetensors' in formats:
             from safetensors.torch import save_file
             save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(work/WEIGHTS_FILE))
-        _write_metadata(work, run, cal, thr, ev, info, formats, cs)
+        _write_metadata(work, run, cal, thr, ev, info, formats, cs, signer=key_fingerprint(key) if key else None)
         write_checksums(work)
-        verify_bundle(work)
+        if key: sign_bundle(work, key)
+        verify_bundle(work, trusted_keys=[key] if key else [])
         if dest.exists(): shutil.rmtree(dest)
         os.replace(work, dest)
     finally: shutil.rmtree(work, ignore_errors=True)
@@ -252,7 +473,7 @@ def _check_thresholds(thr):
     if bad: raise ExportError(f"refusing to export {', '.join(bad)}: a threshold of 0 or 1 decides every image the same way. "
                               "Choose the operating point on a validation split with both classes (calibration.threshold), or fix calibration.fixed_threshold")
 
-def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, cs=None):
+def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, cs=None, signer:str|None=None):
     "Every file of the bundle except the model files and the checksums"
     import onnx, yaml
     from medimg import __version__
@@ -279,6 +500,7 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
                            preprocess=PREPROCESS_FILE),
                 output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),
                 onnx_verification=info['onnx_verification'],
+                signature=dict(algorithm='Ed25519', key_fingerprint=signer, file=SIGNATURE_FILE) if signer else None,
                 exported_with={k: env['packages'].get(k) for k in ('torch', 'onnx', 'onnxruntime', 'onnxscript', 'timm')})
     dump(BUNDLE_FILE, meta)
     (work/MODEL_CARD_FILE).write_text(model_card(meta, _labels_info(run), metrics, run.preprocess, run.config,
@@ -421,7 +643,9 @@ def model_card(meta:dict,              # bundle.json
     if q: L.append("- This bundle holds the int8 model; its probabilities differ slightly from the fp32 model's (see Export checks).")
     L += ["- Images with burned-in annotations, implants or devices, post-processing or acquisitions unlike the training data may fail silently: monitor the inputs and the positive rate.", '']
     L += ['## Environment', '', f"- exported with: " + ', '.join(f"{k} {v}" for k, v in meta['exported_with'].items() if v),
-          '- training environment: `environment.json`; configuration: `config.yaml`', '',
+          '- training environment: `environment.json`; configuration: `config.yaml`',
+          f"- signed by the Ed25519 key **{meta['signature']['key_fingerprint']}** (`signature.json`, over `checksums.sha256`)" if meta.get('signature')
+          else "- not signed: anyone who can write the folder can change it and recompute `checksums.sha256`; sign it (`medimg export --sign-key`) before it leaves the lab", '',
           '_This card holds aggregate numbers only: no patient identifiers, names, dates of birth or file paths._', '']
     return '\n'.join(L)
 
@@ -450,27 +674,34 @@ class Predictor:
     def load(cls, path,                 # bundle folder written by `export_bundle`
              backend:str='onnx',        # 'onnx' (ONNX Runtime) or 'torch' (needs weights.safetensors in the bundle)
              threads:int|None=None,     # ONNX Runtime intra-op threads (default: the usable cores)
+             trusted_keys=None,         # public keys whose signature the bundle must carry; default `$MEDIMG_TRUSTED_KEYS` (none: signatures not required)
             )->Predictor:
-        "Verify a bundle's checksums and load it; a changed, missing, extra or pickle file raises `BundleError`"
+        "Verify a bundle (files, signature when keys are trusted, content) and load it; anything wrong raises `BundleError`"
         d = Path(path)
-        verify_bundle(d)
-        meta = json.loads((d/BUNDLE_FILE).read_text())
-        if meta.get('medimg_bundle') != BUNDLE_FORMAT:
+        meta = _strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
+        if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        pre = Preprocess.from_json((d/PREPROCESS_FILE).read_text())
+        verify_bundle(d, trusted_keys)
+        signer = check_signature(d, trusted_keys)
+        pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
-        thr = json.loads((d/THRESHOLDS_FILE).read_text())['thresholds']
-        labels = json.loads((d/LABELS_FILE).read_text())
+        thr = _strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
+        labels = _strict_json((d/LABELS_FILE).read_text())
         if backend == 'onnx':
             sess = _ort_session(d/MODEL_FILE, threads)
+            i, o = sess.get_inputs()[0], sess.get_outputs()[0]
+            if list(i.shape[1:]) != [pre.channels, pre.size, pre.size] or o.shape[-1] != len(labels['outputs']):
+                raise BundleError(f"{d}: the ONNX model takes {i.shape} and gives {o.shape}, but the bundle describes {pre.channels} x {pre.size} x {pre.size} "
+                                  f"inputs and the outputs {labels['outputs']}")
             run = lambda x: sess.run(None, {'image': x})[0]
         elif backend == 'torch': run = _torch_backend(d, labels)
         else: raise ValueError(f"backend={backend!r}: use 'onnx' or 'torch'")
         p = cls(d, backend, run, pre, cal, thr, labels, meta)
+        p.signer = signer
         if (d/CONFORMAL_FILE).exists():
             from medimg.calibration import ConformalSets
-            p.conformal = ConformalSets.from_dict(json.loads((d/CONFORMAL_FILE).read_text()))
-        if (d/REFERENCE_FILE).exists(): p.reference = json.loads((d/REFERENCE_FILE).read_text())
+            p.conformal = ConformalSets.from_dict(_strict_json((d/CONFORMAL_FILE).read_text()))
+        if (d/REFERENCE_FILE).exists(): p.reference = _strict_json((d/REFERENCE_FILE).read_text())
         return p
 
     def __repr__(self): return f"Predictor({self.path.name}: {self.meta['arch']}, {self.task} {self.labels['outputs']}, {self.meta['precision']}, backend {self.backend})"
@@ -647,11 +878,14 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
                 method:str='platt',      # the calibrator fitted on the sample ('platt', 'temperature', 'isotonic')
                 min_per_class:int=30,    # fewest sample images of each class accepted
                 overwrite:bool=False,
+                sign_key=None,           # Ed25519 private key file to sign the new version with (its signature is new: the files changed)
+                trusted_keys=None,       # keys the source bundle must be signed by; default `$MEDIMG_TRUSTED_KEYS`
                )->Path:
     "A new bundle version calibrated on a labelled sample from the site, with the same decisions; the model and preprocessing unchanged"
     from medimg.calibration import CALIBRATORS, CalibrationError, ConformalSets
     src, dest = Path(bundle), Path(dest)
-    old = Predictor.load(src)
+    old = Predictor.load(src, trusted_keys=trusted_keys)
+    key = _private_key(sign_key) if sign_key is not None else None
     if old.task != 'binary': raise ValueError(f"recalibrate handles binary bundles; this one is {old.task}")
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True to replace it")
     y = (sample.label.astype(str) == old.labels['positive_label']).to_numpy(float)
@@ -668,7 +902,7 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(src, work)
     try:
-        for f in (CHECKSUMS_FILE, CONFORMAL_FILE): (work/f).unlink(missing_ok=True)
+        for f in (CHECKSUMS_FILE, CONFORMAL_FILE, SIGNATURE_FILE): (work/f).unlink(missing_ok=True)
         dump = lambda name, d: (work/name).write_text(json.dumps(jsonable(d), indent=1) + '\n')
         (work/CALIBRATION_FILE).write_text(cal.to_json() + '\n')
         th = json.loads((work/THRESHOLDS_FILE).read_text()); th.update(thresholds=thr, chosen_on='valid; carried to the site calibrator'); dump(THRESHOLDS_FILE, th)
@@ -684,12 +918,16 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
             from_bundle=src.name, from_checksums=_sha256(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
             site_prevalence=float(y.mean()), threshold=dict(before=t_old, after=thr['threshold']), prediction_sets=cs_note,
             created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
+        meta['signature'] = dict(algorithm='Ed25519', key_fingerprint=key_fingerprint(key), file=SIGNATURE_FILE) if key else None
         dump(BUNDLE_FILE, meta)
         (work/MODEL_CARD_FILE).write_text((work/MODEL_CARD_FILE).read_text().rstrip() + '\n\n## Recalibration for a site\n\n'
             f"Version {meta['version']}: calibrated by {method} on {len(y)} labelled images from the site ({counts}; prevalence {y.mean():.3f}); "
             f"the threshold {t_old:.4g} carried through the same raw score to {thr['threshold']:.4g}, so the decisions are unchanged; "
-            f"prediction sets {cs_note}. The model, its preprocessing and every number above this section are those of the original export.\n")
-        write_checksums(work); verify_bundle(work)
+            f"prediction sets {cs_note}. The model, its preprocessing and every number above this section are those of the original export. "
+            + (f"This version is signed by **{key_fingerprint(key)}**.\n" if key else "This version is not signed.\n"))
+        write_checksums(work)
+        if key: sign_bundle(work, key)
+        verify_bundle(work, trusted_keys=[key] if key else [])
         if dest.exists(): shutil.rmtree(dest)
         os.replace(work, dest)
     finally: shutil.rmtree(work, ignore_errors=True)

@@ -24,9 +24,9 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'ROC_PR_PLOT', 'CONFUSION_PLOT', 'EVALUATION_FILE', 'EVALUATION_REPORT', 'EVALUATION_PLOT',
            'CALIBRATION_FILE', 'LOCALIZATION_FILE', 'LOCALIZATION_CSV', 'CAM_GRID_FILE', 'PREDICTIONS_TEST_FILE',
            'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
-           'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'run_path',
-           'write_run_manifest', 'read_run_manifest', 'unwrap_model', 'model_from_run', 'RunModel', 'load_run',
-           'model_inputs', 'predict_logits']
+           'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE',
+           'run_path', 'write_run_manifest', 'read_run_manifest', 'unwrap_model', 'model_from_run', 'RunModel',
+           'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -44,7 +44,7 @@ PREDICTIONS_TEST_FILE = 'predictions_test.csv'
 MODEL_FILE, MODEL_INT8_FILE, WEIGHTS_FILE = 'model.onnx', 'model.int8.onnx', 'weights.safetensors'
 THRESHOLDS_FILE, LABELS_FILE, METRICS_FILE, BUNDLE_FILE = 'thresholds.json', 'labels.json', 'metrics.json', 'bundle.json'
 MODEL_CARD_FILE, CHECKSUMS_FILE = 'MODEL_CARD.md', 'checksums.sha256'
-CONFORMAL_FILE, REFERENCE_FILE = 'conformal.json', 'reference.json'
+CONFORMAL_FILE, REFERENCE_FILE, SIGNATURE_FILE = 'conformal.json', 'reference.json', 'signature.json'
 
 def run_path(cfg)->Path:
     "The folder `train` writes for the config `cfg`: `<output_dir>/<name>-<config hash>`"
