@@ -194,19 +194,21 @@ def _medmnist(args)->int:
                   (('--out',), dict(metavar='DIR', help='bundle folder to create (default: RUN/bundle)')),
                   (('--format',), dict(action='append', choices=('onnx', 'safetensors'), help="model files (repeatable; default: the run's export.formats)")),
                   (('--quantize',), dict(choices=('int8',), help='post-training static int8 quantisation (ONNX Runtime)')),
-                  (('--overwrite',), dict(action='store_true', help='replace an existing bundle folder'))],
+                  (('--overwrite',), dict(action='store_true', help='replace an existing bundle folder')),
+                  (('--sign-key',), dict(metavar='KEY', help='Ed25519 private key file (medimg keygen) to sign the bundle with'))],
             description='Exports the best checkpoint to ONNX, verifies ONNX Runtime against PyTorch on validation images, and writes '
                         'the preprocessing spec, calibrator, operating point, labels, metrics, MODEL_CARD.md and checksums.sha256.')
 def _export(args)->int:
     from medimg.export import ExportError, export_bundle
     from medimg.run import BUNDLE_DIR, BUNDLE_FILE, MODEL_CARD_FILE
     try: dest = export_bundle(args.run, Path(args.out) if args.out else Path(args.run)/BUNDLE_DIR, formats=args.format,
-                              quantize=args.quantize, overwrite=args.overwrite)
+                              quantize=args.quantize, overwrite=args.overwrite, sign_key=args.sign_key)
     except (ExportError, FileExistsError, ValueError) as e: print(f'medimg export: error: {e}', file=sys.stderr); return 2
     meta = json.loads((dest/BUNDLE_FILE).read_text()); v = meta['onnx_verification']
     print(f"bundle     : {dest} ({meta['precision']}, opset {meta['opset']})")
     print(f"verified   : ONNX Runtime vs PyTorch, max |logit difference| {v['max_abs_diff_logits']:.2g} on {v['images']} validation images")
     print(f"model card : {dest/MODEL_CARD_FILE}")
+    print(f"signed by  : {meta['signature']['key_fingerprint']}" if meta.get('signature') else "signed by  : nobody (pass --sign-key KEY; see medimg keygen)")
     print(f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
     return 0
 
@@ -218,22 +220,24 @@ def _export(args)->int:
                   (('--backend',), dict(default='onnx', choices=('onnx', 'torch'), help='onnx (default) or torch (needs weights.safetensors)')),
                   (('--bs',), dict(type=int, default=32, help='images per model call (default: 32)')),
                   (('--prevalence',), dict(metavar='Q|auto', type=_prevalence_arg, help="binary: add prob_adjusted for the site's prevalence Q, or 'auto' to estimate it from the inputs")),
+                  (('--trusted-key',), dict(action='append', metavar='PUB', help='public key the bundle must be signed by (repeatable; default: $MEDIMG_TRUSTED_KEYS)')),
+                  (('--no-isolate',), dict(action='store_true', help='decode in threads of this process (faster to start; a decoder crash then ends the run)')),
                   (('--quiet',), dict(action='store_true', help='no progress bar'))],
-            description='Verifies the bundle checksums, reads each file through the bundle\'s preprocessing, and writes one row per input; '
-                        'unreadable files are listed with the reason in the error column (exit code 1 if there are any).')
+            description='Verifies the bundle (checksums, content, and its signature when keys are trusted), reads each file through the bundle\'s preprocessing '
+                        'in worker processes, and writes one row per input as each batch completes; unreadable files, and files that crash the decoder, '
+                        'are listed with the reason in the error column (exit code 1 if there are any).')
 def _predict(args)->int:
     from medimg.export import BundleError, Predictor, expand_inputs
-    try: p = Predictor.load(args.bundle, backend=args.backend)
+    try: p = Predictor.load(args.bundle, backend=args.backend, trusted_keys=args.trusted_key)
     except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
     prev = args.prevalence
-    df = p.predict(expand_inputs(args.inputs), bs=args.bs, progress=not args.quiet, prevalence=prev)
+    df = p.predict(expand_inputs(args.inputs), bs=args.bs, progress=not args.quiet, prevalence=prev, isolate=not args.no_isolate, csv=args.csv)
     if prev is not None:
         info = df.attrs['prevalence']
         print(f"prevalence: {info['used']:.3f} ({info['source']}; validation {info['validation_prevalence']:.3f}, {info['images']} images)" if info['used'] is not None
               else f"prevalence: not adjusted: {info['message']}", file=sys.stderr)
     bad = int(df.error.notna().sum())
-    if args.csv: df.to_csv(args.csv, index=False)
-    else: df.to_csv(sys.stdout, index=False)
+    if not args.csv: df.to_csv(sys.stdout, index=False)   # a --csv file was written batch by batch
     pos = f", {int(df.decision.sum())} positive at threshold {p.thresholds['threshold']:.4g}" if p.task == 'binary' else ''
     print(f"predicted {len(df) - bad} of {len(df)} images{pos}" + (f"; {bad} unreadable (see the error column)" if bad else '') +
           (f"; written to {args.csv}" if args.csv else ''), file=sys.stderr)
@@ -246,6 +250,8 @@ def _predict(args)->int:
                   (('--out',), dict(required=True, metavar='DIR', help='the new bundle folder')),
                   (('--method',), dict(default='platt', choices=('platt', 'temperature', 'isotonic'), help='calibrator (default: platt)')),
                   (('--min-per-class',), dict(type=int, default=30, metavar='N', help='fewest labelled images of each class accepted (default: 30)')),
+                  (('--sign-key',), dict(metavar='KEY', help='Ed25519 private key file to sign the new version with')),
+                  (('--trusted-key',), dict(action='append', metavar='PUB', help='public key the source bundle must be signed by (repeatable)')),
                   (('--overwrite',), dict(action='store_true', help='replace an existing folder'))],
             description='For a site where the shift check says the validation calibrator cannot be trusted: fits a calibrator on the '
                         "site's labelled sample, carries the threshold through the same raw score, refits the prediction sets, and writes a verified bundle.")
@@ -254,10 +260,25 @@ def _recalibrate(args)->int:
     from medimg.run import BUNDLE_FILE
     df = expand_inputs([args.data])
     if 'label' not in df.columns: print(f"medimg recalibrate: error: {args.data} has no 'label' column", file=sys.stderr); return 2
-    dest = recalibrate(args.bundle, df, args.out, method=args.method, min_per_class=args.min_per_class, overwrite=args.overwrite)
+    dest = recalibrate(args.bundle, df, args.out, method=args.method, min_per_class=args.min_per_class, overwrite=args.overwrite,
+                       sign_key=args.sign_key, trusted_keys=args.trusted_key)
     r = json.loads((Path(dest)/BUNDLE_FILE).read_text())['recalibrated']
     print(f"bundle     : {dest} (version {json.loads((Path(dest)/BUNDLE_FILE).read_text())['version']}, {r['method']} on {r['site_images']} site images {r['site_counts']})")
     print(f"threshold  : {r['threshold']['before']:.4g} -> {r['threshold']['after']:.4g} (the same decisions); prediction sets {r['prediction_sets']}")
+    return 0
+
+# %% ../nbs/17_cli.ipynb #608ecaf7
+@subcommand('keygen', 'An Ed25519 key pair: sign bundles with it (export --sign-key), load only bundles it signed (predict --trusted-key)',
+            args=[(('--out',), dict(required=True, metavar='DIR', help='folder for NAME.key (private, mode 600) and NAME.pub (public)')),
+                  (('--name',), dict(default='medimg-signing', help='file name stem (default: medimg-signing)')),
+                  (('--overwrite',), dict(action='store_true', help='replace an existing key pair'))],
+            description='Keep the private key where bundles are exported; give the public key to every machine that loads them '
+                        '(medimg predict --trusted-key, or the MEDIMG_TRUSTED_KEYS environment variable).')
+def _keygen(args)->int:
+    from medimg.export import key_fingerprint, keygen
+    try: priv, pub = keygen(args.out, args.name, overwrite=args.overwrite)
+    except FileExistsError as e: print(f'medimg keygen: error: {e}', file=sys.stderr); return 2
+    print(f"private key: {priv} (keep it secret)\npublic key : {pub}\nfingerprint: {key_fingerprint(pub)}")
     return 0
 
 # %% ../nbs/17_cli.ipynb #cf3715ff

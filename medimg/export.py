@@ -7,7 +7,8 @@ Docs: https://medimg.github.io/medimg/export.html.md"""
 # %% ../nbs/15_export.ipynb #a38d3a05
 from __future__ import annotations
 import dataclasses, datetime, hashlib, json, os, shutil, sys, warnings
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -735,16 +736,50 @@ def _inputs(inputs)->tuple[list, pd.DataFrame]:
     items = list(inputs)
     return items, pd.DataFrame({'source': [str(o) if isinstance(o, (str, Path)) else f'array[{i}]' for i, o in enumerate(items)]})
 
-@patch
-def _prepare(self:Predictor, item)->tuple:
-    "(model input C x H x W, None) or (None, why it failed)"
+def _prepare_item(pre:Preprocess, item)->tuple:
+    "(model input C x H x W, None) or (None, why it failed); a top-level function, so that worker processes can run it"
     try:
-        x = self.preprocess(item)
+        x = pre(item)
         if not np.isfinite(x).all(): raise ValueError("the preprocessed image has NaN or infinite values")
         return x, None
     except Exception as e:
         msg = f"{type(e).__name__}: {e}"
         return None, msg if not isinstance(item, (str, Path)) or str(item) in msg else f"{item}: {msg}"
+
+@patch
+def _prepare(self:Predictor, item)->tuple:
+    "(model input C x H x W, None) or (None, why it failed)"
+    return _prepare_item(self.preprocess, item)
+
+class _Decoder:
+    "Decodes batches one ahead: in threads, or (`isolate`) in worker processes, where a file that kills its worker becomes an error row"
+    def __init__(self, pre:Preprocess, workers:int, isolate:bool):
+        from medimg import export   # the function by its module's name, as a worker process imports it
+        self.pre, self.workers, self.isolate, self.gen, self.fn = pre, workers, isolate, 0, export._prepare_item
+        self.ex = self._pool(workers)
+    def _pool(self, n:int):
+        if not self.isolate: return ThreadPoolExecutor(n)
+        import multiprocessing as mp
+        return ProcessPoolExecutor(n, mp_context=mp.get_context('spawn'))   # spawn: a fresh interpreter, no inherited ORT or BLAS threads
+    def submit(self, items:list, idx)->tuple:
+        try: return self.gen, idx, [self.ex.submit(self.fn, self.pre, items[i]) for i in idx]
+        except BrokenProcessPool: return None, idx, None   # the pool died under an earlier batch: submitted again once it is replaced
+    def results(self, items:list, batch:tuple)->list:
+        gen, idx, futs = batch
+        if gen != self.gen: gen, idx, futs = self.submit(items, idx)   # submitted to a pool that has since died
+        try: return [f.result() for f in futs]
+        except BrokenProcessPool:
+            self.ex.shutdown(wait=False, cancel_futures=True)
+            res, solo = [], self._pool(1)
+            for i in idx:   # one at a time, so that the file that kills its worker is the one that gets the error
+                try: res.append(solo.submit(self.fn, self.pre, items[i]).result())
+                except BrokenProcessPool:
+                    res.append((None, f"{items[i]}: the decoder crashed on this file (its worker process died); the other files were decoded again"))
+                    solo.shutdown(wait=False, cancel_futures=True); solo = self._pool(1)
+            solo.shutdown()
+            self.ex, self.gen = self._pool(self.workers), self.gen + 1
+            return res
+    def close(self): self.ex.shutdown(wait=True, cancel_futures=True)
 
 
 # %% ../nbs/15_export.ipynb #53a52589
@@ -792,6 +827,8 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
             workers:int|None=None,      # decoding threads (default: the usable cores, at most 8)
             progress:bool=False,        # a progress bar on stderr
             prevalence=None,            # binary: the site's prevalence for `prob_adjusted`, or 'auto' (estimated from this batch, when the shift check allows it)
+            isolate:bool=False,         # decode in worker processes: a file that crashes the decoder loses only its own row
+            csv=None,                   # a CSV file the rows are appended to as each batch completes (with `prevalence`, written at the end)
            )->pd.DataFrame:             # the input rows with probabilities, decisions and an `error` column
     "Calibrated probabilities and decisions, one row per input; unreadable inputs are reported in `error`, not raised"
     items, out = _inputs(inputs)
@@ -799,27 +836,39 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
     z, errors = np.zeros((n, k), np.float32), [None] * n
     workers = workers or min(8, cpu_count())
     chunks = [range(i, min(i + bs, n)) for i in range(0, n, bs)]
-    bar = _Progress(n, progress)
-    with ThreadPoolExecutor(workers) as ex:
-        submit = lambda ch: [ex.submit(self._prepare, items[i]) for i in ch]
-        pending = submit(chunks[0]) if chunks else []
+    bar, stream = _Progress(n, progress), csv is not None and prevalence is None
+    if csv is not None: Path(csv).unlink(missing_ok=True)
+    dec = _Decoder(self.preprocess, workers, isolate)
+    try:
+        pending = dec.submit(items, chunks[0]) if chunks else None
         for c, ch in enumerate(chunks):
-            ahead = submit(chunks[c + 1]) if c + 1 < len(chunks) else []   # decode the next batch while this one runs
-            res = [f.result() for f in pending]
+            ahead = dec.submit(items, chunks[c + 1]) if c + 1 < len(chunks) else None   # decode the next batch while this one runs
+            res = dec.results(items, pending)
             for i, (_, e) in zip(ch, res): errors[i] = e
             good = [(i, x) for i, (x, e) in zip(ch, res) if e is None]
             if good:
                 try: z[[i for i, _ in good]] = self.logits(np.stack([x for _, x in good]))
                 except Exception as e:
                     for i, _ in good: errors[i] = f"model: {type(e).__name__}: {e}"
+            if stream: self._rows(out.iloc[ch.start:ch.stop], z[ch.start:ch.stop], errors[ch.start:ch.stop]).to_csv(csv, mode='a', header=c == 0, index=False)
             pending = ahead
             bar(ch.stop, sum(e is not None for e in errors))
+    finally: dec.close()
     ok = np.array([e is None for e in errors], bool)
     for name, col in self._columns(z, ok).items(): out[name] = col
     out['error'] = pd.array(errors, dtype='string')
     out.attrs['bundle'] = dict(run_id=self.meta['run_id'], precision=self.meta['precision'], backend=self.backend)
     if prevalence is not None: self._adjust(out, ok, prevalence)
+    if csv is not None and not stream: out.to_csv(csv, index=False)
     return out
+
+@patch
+def _rows(self:Predictor, part:pd.DataFrame, z:np.ndarray, errors:list)->pd.DataFrame:
+    "The result rows of one batch, as `predict` returns them"
+    part, ok = part.copy(), np.array([e is None for e in errors], bool)
+    for name, col in self._columns(z, ok).items(): part[name] = col
+    part['error'] = pd.array(errors, dtype='string')
+    return part
 
 # %% ../nbs/15_export.ipynb #e11a2ddf
 @patch
