@@ -713,7 +713,8 @@ class EvaluationReport:
     def table(self, keys=None)->pd.DataFrame:
         "Before/after metrics with intervals as a DataFrame"
         keys = keys or [k for k in self.after if 'low' in self.after[k]] + [k for k in ('nll', 'slope', 'intercept', 'pr_auc') if k in self.after]
-        fmt = lambda d: (f"{d['estimate']:.3f} ({d['low']:.3f}-{d['high']:.3f})" if 'low' in d and np.isfinite(d['low']) else f"{d['estimate']:.3f}") if d else ''
+        num = lambda v: isinstance(v, (int, float, np.floating)) and np.isfinite(v)   # an interval can be missing (None) on a tiny split
+        fmt = lambda d: (f"{d['estimate']:.3f} ({d['low']:.3f}-{d['high']:.3f})" if num(d.get('low')) and num(d.get('high')) else f"{d['estimate']:.3f}" if num(d.get('estimate')) else 'n/a') if d else ''
         return pd.DataFrame({'uncalibrated': [fmt(self.before.get(k)) for k in keys], f'calibrated ({self.calibrator.method})': [fmt(self.after.get(k)) for k in keys]}, index=keys)
 
 # %% ../nbs/13_calibration.ipynb #0356df19

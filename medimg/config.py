@@ -42,6 +42,8 @@ TASKS = ('binary', 'multiclass', 'multilabel')
 class DataConfig:
     "Where images come from and how they become tensors"
     manifest: str|None = None     # CSV/Parquet manifest (path, label, patient_id, ...); None: the synthetic demo dataset
+    root: str|None = None         # data root: paths are recorded relative to it, and a manifest path outside it is refused; None: the files' common folder
+    path_privacy: str = opt('relative', choices=('relative', 'hash'))  # how run records hold paths: relative to data.root, or salted hashes (needs data.manifest)
     task: str = opt('auto', choices=('auto',) + TASKS)  # 'auto': from the labels, only when every row agrees (lists/'a|b' -> multilabel)
     positive_label: str|None = None  # binary: the positive class; None: the label that is not a known negative name (normal, benign, ...), else an error
     image_size: int = opt(128, low=16, high=4096)  # side length of the model input in pixels

@@ -18,12 +18,13 @@ from .utils import MedimgError, cpu_count
 
 # %% auto #0
 __all__ = ['SPLITS', 'REQUIRED', 'NEGATIVE_NAMES', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'MEDMNIST_LABELS',
-           'MEDMNIST_POSITIVE', 'ManifestError', 'label_name', 'validate_manifest', 'read_manifest', 'binary_labels',
-           'infer_task', 'manifest_task', 'set_task', 'targets', 'pos_weight_from_counts', 'class_weights_from_counts',
-           'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders', 'manifest_from_csv',
-           'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom', 'manifest_from_medmnist',
-           'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage', 'split_report',
-           'report_fingerprint', 'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
+           'MEDMNIST_POSITIVE', 'PATH_PRIVACY', 'ManifestError', 'label_name', 'validate_manifest', 'read_manifest',
+           'binary_labels', 'infer_task', 'manifest_task', 'set_task', 'targets', 'pos_weight_from_counts',
+           'class_weights_from_counts', 'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders',
+           'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom',
+           'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage',
+           'data_root', 'record_paths', 'resolve_record_paths', 'split_report', 'report_fingerprint',
+           'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #38890b82
 class ManifestError(MedimgError, ValueError):
@@ -655,25 +656,72 @@ def _split_stats(part, task, labels)->dict:
                 sites={str(k): int(v) for k, v in part.site.value_counts().sort_index().items()} if 'site' in part.columns else None,
                 paths_sha256=hashlib.sha256('\n'.join(rel).encode()).hexdigest())
 
+# %% ../nbs/06_data.ipynb #f2228d18
+PATH_PRIVACY = ('relative', 'hash')
+
+def data_root(paths,        # the manifest's files
+              root=None,    # `data.root`: every path must lie under it (after resolving `..` and symbolic links)
+             )->Path:
+    "The folder a run records paths relative to: `root` when given (a path outside it is a `ManifestError`), else the deepest common folder"
+    real = [Path(os.path.realpath(p)) for p in paths]
+    if root is not None:
+        r = Path(os.path.realpath(Path(root).expanduser()))
+        out = [f"{i} ({p})" for i, (p, q) in enumerate(zip(paths, real)) if not q.is_relative_to(r)]
+        if out: raise ManifestError({f"path outside data.root {r}": out})
+        return r
+    return Path(os.path.commonpath([str(q.parent) for q in real])) if real else Path.cwd()
+
+def record_paths(paths, root,                  # files, and the `data_root` they are recorded against
+                 privacy:str='relative',       # 'relative' to the root, or 'hash': a salted hash of that relative path
+                 salt:str|None=None,           # for 'hash' (and for a path outside the root); default `$MEDIMG_PHI_SALT`
+                )->list[str]:
+    "Paths as run records hold them: never absolute, so no folder or file name above the data root reaches an artifact"
+    if privacy not in PATH_PRIVACY: raise ValueError(f"path_privacy={privacy!r}: use one of {', '.join(PATH_PRIVACY)}")
+    root, out = Path(root), []
+    for p in paths:
+        q = Path(os.path.realpath(p))
+        rel = q.relative_to(root).as_posix() if q.is_relative_to(root) else None
+        out.append(rel if rel is not None and privacy == 'relative' else 'sha256:' + pseudonymize(rel or str(q), salt=salt))
+    return out
+
+def resolve_record_paths(recorded, root,       # what `record_paths` wrote, and the root
+                         privacy:str='relative',
+                         source=None,          # 'hash': the manifest's real paths, matched by their hashes
+                         salt:str|None=None,
+                        )->list[str]:
+    "The files behind recorded paths: joined to the root, or (hashed) found among `source`; a `ManifestError` names what cannot be found"
+    if privacy == 'relative': return [str(Path(root)/r) for r in recorded]
+    if source is None: raise ManifestError({"the run records hashed paths (data.path_privacy='hash'); pass the manifest they came from": []})
+    known = dict(zip(record_paths(source, root, 'hash', salt), map(str, source)))
+    lost = [r for r in recorded if r not in known]
+    if lost: raise ManifestError({"recorded path hashes match no file of the manifest (another manifest, data.root or MEDIMG_PHI_SALT than at training?)": lost})
+    return [known[r] for r in recorded]
+
 # %% ../nbs/06_data.ipynb #91993a15
 def split_report(df:pd.DataFrame,          # manifest with a split column
                  config=None,              # `ExperimentConfig` (its hash is recorded) or None
                  content:bool=True,        # include the pixel-content leakage check
                  leakage:dict|None=None,   # a `check_leakage` result already computed (not decoded again)
+                 root=None,                # `data_root` the report's paths are recorded against (default: the manifest's common folder)
+                 path_privacy:str='relative', # 'relative' or 'hash' (`record_paths`)
+                 salt:str|None=None,       # for hashed paths and the pseudonymised unmatched label keys; default `$MEDIMG_PHI_SALT`
                 )->dict:                   # JSON-serialisable
-    "Counts, prevalence, sites, leakage and skipped files per split"
+    "Counts, prevalence, sites, leakage and skipped files per split; no absolute path and no raw identifier"
     if 'split' not in df.columns: raise ValueError("the manifest has no 'split' column; run patient_split first")
     task, labels = manifest_task(df)
     leak = leakage if leakage is not None else check_leakage(df, content=content, raise_error=False)
     content = leak['content_checked']
     from medimg.config import config_hash
+    root = data_root(df.path) if root is None else Path(root)
+    rec = lambda ps: record_paths(ps, root, path_privacy, salt)
+    skipped = [dict(s, path=rec([s['path']])[0]) if 'path' in s else s for s in df.attrs.get('skipped', [])]
     return dict(task=task, labels=labels, images=len(df), patients=int(df.patient_id.nunique()),
                 splits={s: _split_stats(df[df.split == s], task, labels) for s in SPLITS if (df.split == s).any()},
                 leakage=leak['counts'], content_checked=content,
                 config_hash=config_hash(config) if config is not None else None,
-                skipped=list(df.attrs.get('skipped', [])), unmatched_labels=list(df.attrs.get('unmatched_labels', [])),
-                duplicates=dict(policy=leak.get('duplicates', 'error'),   # dropped paths relative to the dataset's root, as the fingerprints are
-                                dropped=[os.path.relpath(p, os.path.commonpath(list(df.path) + leak['dropped'])) for p in leak.get('dropped', [])]))
+                skipped=skipped, unmatched_labels=sorted(pseudonymize(list(df.attrs.get('unmatched_labels', [])), salt=salt)),   # keys are identifiers
+                duplicates=dict(policy=leak.get('duplicates', 'error'), dropped=rec(leak.get('dropped', []))),
+                paths=dict(root=str(root), privacy=path_privacy))
 
 def report_fingerprint(report:dict)->str:
     "SHA-256 of the canonical JSON of a split report: the dataset fingerprint"

@@ -487,7 +487,10 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
     dump(LABELS_FILE, _labels_info(run))
     if cs is not None: dump(CONFORMAL_FILE, dict(cs.to_dict(), labels=list(run.labels)))
     if run.task == 'binary': dump(REFERENCE_FILE, _reference(run, cal))
-    for f in (CONFIG_FILE, ENVIRONMENT_FILE, DATASET_CARD_FILE):
+    from medimg.config import save_config
+    c = run.config   # the bundle leaves the lab: its config names no folder of the training machine
+    save_config(dataclasses.replace(c, output_dir='.', data=dataclasses.replace(c.data, root=None, manifest=Path(c.data.manifest).name if c.data.manifest else None)), work/CONFIG_FILE)
+    for f in (ENVIRONMENT_FILE, DATASET_CARD_FILE):
         if (run.run_dir/f).exists(): shutil.copy2(run.run_dir/f, work/f)
     loc = run.run_dir/EXPLAIN_DIR/LOCALIZATION_FILE
     metrics = dict(evaluation=ev, export=info, localization=json.loads(loc.read_text()) if loc.exists() else None)

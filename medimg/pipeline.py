@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import load_config
 from .run import (BUNDLE_DIR, CAM_GRID_FILE, EVALUATION_DIR, EXPLAIN_DIR, LOCALIZATION_CSV, LOCALIZATION_FILE,
-                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, load_run)
+                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, load_run, record_run_paths)
 from .training import TrainResult, train
 from .utils import jsonable
 
@@ -53,7 +53,8 @@ def explain_run(run,                        # a finished run (`TrainResult`, `Ru
         summ['compared'] = {'gradcam': {k: g[k] for k in ('detail', 'pointing_game', 'pointing_game_random_model', 'energy', 'iou',
                                                          'spearman_trained_vs_random', 'deletion_auc_cam', 'deletion_auc_random')}}
         loc = loc.merge(gloc[['path', 'hit', 'energy', 'hit_random_model']], on='path', suffixes=('', '_gradcam'))
-    loc.to_csv(out/LOCALIZATION_CSV, index=False); (out/LOCALIZATION_FILE).write_text(json.dumps(summ, indent=1) + '\n')
+    loc.assign(path=record_run_paths(run.run_dir, loc.path)).to_csv(out/LOCALIZATION_CSV, index=False)   # no absolute path in a record
+    (out/LOCALIZATION_FILE).write_text(json.dumps(summ, indent=1) + '\n')
     fig = cam_grid(run, method='occlusion', threshold=threshold, patch=patch, stride=stride)
     fig.savefig(out/CAM_GRID_FILE, dpi=90, bbox_inches='tight'); plt.close(fig)
     return summ
@@ -70,7 +71,7 @@ def export_and_check(run,               # a finished, evaluated run (`TrainResul
     dest = export_bundle(run, run.run_dir/BUNDLE_DIR, overwrite=True)
     rows = run.manifest[run.manifest.split == 'test']
     out = Predictor.load(dest).predict(rows[['path', 'label']])
-    out.to_csv(run.run_dir/PREDICTIONS_TEST_FILE, index=False)
+    out.assign(path=record_run_paths(run.run_dir, out.path)).to_csv(run.run_dir/PREDICTIONS_TEST_FILE, index=False)
     p_eval = np.asarray(p_eval, np.float64).reshape(len(out), -1)
     p_bundle = out[[c for c in out.columns if c == 'prob' or c.startswith('prob_') and not c.startswith('prob_raw')]].to_numpy(np.float64)
     return dict(bundle=dest, predictions=run.run_dir/PREDICTIONS_TEST_FILE, images=len(out), errors=int(out.error.notna().sum()),

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .config import config_hash, load_config
-from .data import ImageDataset, read_manifest
+from .data import ImageDataset, ManifestError, read_manifest, record_paths, resolve_record_paths
 from .transforms import Preprocess
 
 # %% auto #0
@@ -25,8 +25,8 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'CALIBRATION_FILE', 'LOCALIZATION_FILE', 'LOCALIZATION_CSV', 'CAM_GRID_FILE', 'PREDICTIONS_TEST_FILE',
            'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
            'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE',
-           'run_path', 'write_run_manifest', 'read_run_manifest', 'unwrap_model', 'model_from_run', 'RunModel',
-           'load_run', 'model_inputs', 'predict_logits']
+           'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
+           'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -53,17 +53,48 @@ def run_path(cfg)->Path:
 # %% ../nbs/10_run.ipynb #51789dd6
 def write_run_manifest(df:pd.DataFrame, # manifest with a `split` column
                        path,            # CSV file to write
+                       root=None,       # record paths relative to this `data_root` (None: as they are)
+                       privacy:str='relative', # or 'hash' (`record_paths`)
+                       salt:str|None=None,
                       )->Path:
-    "The split manifest as CSV; list columns (multi-label findings, uncertain ones) as 'a|b|' ('|' when empty)"
+    "The split manifest as CSV, paths as `record_paths` gives them; list columns (multi-label findings, uncertain ones) as 'a|b|' ('|' when empty)"
     j = lambda v: '|'.join(v) + '|' if isinstance(v, (list, tuple)) else v  # [] -> '|'
-    df.assign(**{c: df[c].map(j) for c in ('label', 'uncertain') if c in df.columns}).to_csv(path, index=False)
+    out = df.assign(**{c: df[c].map(j) for c in ('label', 'uncertain') if c in df.columns})
+    if root is not None: out['path'] = record_paths(df.path, root, privacy, salt)
+    out.to_csv(path, index=False)
     return Path(path)
 
-def read_run_manifest(path)->pd.DataFrame:
-    "Inverse of `write_run_manifest`: `read_manifest` (which splits 'a|b|' labels), plus the uncertain-findings column"
+def read_run_manifest(path,              # CSV written by `write_run_manifest`
+                      root=None,         # the `data_root` it was recorded against (None: paths as written)
+                      privacy:str='relative',
+                      source=None,       # 'hash': the real paths (of the training manifest) the hashes are matched against
+                      salt:str|None=None,
+                     )->pd.DataFrame:
+    "Inverse of `write_run_manifest`: `read_manifest` (which splits 'a|b|' labels), the uncertain-findings column, and the real paths"
     df = read_manifest(path)
     if 'uncertain' in df.columns: df['uncertain'] = df.uncertain.map(lambda s: [o for o in s.split('|') if o] if isinstance(s, str) else [])
+    if root is not None: df['path'] = resolve_record_paths(df.path.tolist(), root, privacy, source, salt)
     return df
+
+def run_paths(run_dir)->dict:
+    "How a run folder records paths: `dict(root=, privacy=)` from its split report ({} for runs that kept absolute paths)"
+    p = Path(run_dir)/SPLIT_REPORT_FILE
+    return json.loads(p.read_text()).get('paths') or {} if p.exists() else {}
+
+def record_run_paths(run_dir, paths)->list[str]:
+    "`paths` as the run folder records them (relative to its data root, or hashed), for the files later stages write into it"
+    info = run_paths(run_dir)
+    return record_paths(paths, info['root'], info['privacy']) if info else [str(p) for p in paths]
+
+def load_run_manifest(run_dir, config=None)->pd.DataFrame:
+    "A run folder's manifest with the real file paths (hashed ones are matched against the config's `data.manifest`)"
+    d = Path(run_dir); info, cfg = run_paths(d), config or load_config(d/CONFIG_FILE)
+    if not info: return read_run_manifest(d/MANIFEST_FILE)
+    src = None
+    if info['privacy'] == 'hash':
+        if not cfg.data.manifest: raise ManifestError({"the run records hashed paths but its config names no data.manifest to match them": []})
+        src = read_manifest(cfg.data.manifest).path.tolist()
+    return read_run_manifest(d/MANIFEST_FILE, info['root'], info['privacy'], src)
 
 # %% ../nbs/10_run.ipynb #7a78582f
 def unwrap_model(model):
@@ -103,7 +134,7 @@ def load_run(run)->RunModel: # a `TrainResult`, a `RunModel` or a run folder wri
     m = model_from_run(d)
     s = json.loads((d/SUMMARY_FILE).read_text())
     return RunModel(m, Preprocess.from_json((d/PREPROCESS_FILE).read_text()), s['task'], s['labels'],
-                    read_run_manifest(d/MANIFEST_FILE), load_config(d/CONFIG_FILE), d, s.get('run_id'))
+                    load_run_manifest(d), load_config(d/CONFIG_FILE), d, s.get('run_id'))
 
 # %% ../nbs/10_run.ipynb #3bc7d845
 def model_inputs(preprocess, paths):

@@ -24,7 +24,7 @@ from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, task_metrics
 from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
                         LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
-                        SUMMARY_FILE, TRAINING_CURVES_PLOT, read_run_manifest, run_path, unwrap_model, write_run_manifest)
+                        SUMMARY_FILE, TRAINING_CURVES_PLOT, load_run_manifest, run_path, unwrap_model, write_run_manifest)
 from .tracking import Tracker, flatten_params, tracking_uri
 
 # %% auto #0
@@ -238,7 +238,7 @@ def preflight(cfg:ExperimentConfig,     # the experiment
              )->pd.DataFrame:            # the validated manifest, its task and label order in `df.attrs`
     "Everything that can be refused before a run file is written: the manifest, the task and positive class, options that misfit the task, the model at the input size, the preprocessing keys"
     from medimg.config import task_problems
-    from medimg.data import read_manifest, set_task, validate_manifest
+    from medimg.data import data_root, read_manifest, set_task, validate_manifest
     from medimg.models import check_model_config
     from medimg.transforms import Preprocess
     src = 'manifest given to train()'
@@ -253,6 +253,9 @@ def preflight(cfg:ExperimentConfig,     # the experiment
         df = make_synthetic_dataset(dest, n_patients=cfg.data.synth_patients, task=cfg.data.synth_task, seed=cfg.seed)
         src = f'medimg synthetic chest radiographs (make_synthetic_dataset, seed {cfg.seed}, {cfg.data.synth_patients} patients)'
     df = validate_manifest(df)   # keeps df.attrs (source, skipped files, MedMNIST's positive class)
+    if cfg.data.root is not None: data_root(df.path, cfg.data.root)   # a path outside the root: refused here, before any run file
+    if cfg.data.path_privacy == 'hash' and not cfg.data.manifest:
+        raise ConfigError(["data.path_privacy='hash' needs data.manifest: the run records only hashes, and the manifest file is how later stages find the images again"])
     try: df = set_task(df, cfg.data.task, cfg.data.positive_label)
     except ValueError as e: raise ConfigError([f"{src}: {e}"]) from None
     task, labels = df.attrs['task'], df.attrs['labels']
@@ -268,13 +271,13 @@ def preflight(cfg:ExperimentConfig,     # the experiment
 
 def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     "The preflighted manifest split, leakage-checked and reported"
-    from medimg.data import check_leakage, dataset_card, patient_split, save_split_report
+    from medimg.data import check_leakage, data_root, dataset_card, patient_split, save_split_report
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
     leak = check_leakage(df, group=cfg.data.group, duplicates=cfg.data.duplicates)  # raises on leakage; the report reuses it (no second decode)
     if leak['dropped']: df = df[~df.path.isin(leak['dropped'])]
-    src = df.attrs['source']
-    write_run_manifest(df, run_dir/MANIFEST_FILE)
-    rep = save_split_report(df, run_dir/SPLIT_REPORT_FILE, config=cfg, leakage=leak)
+    src, root = df.attrs['source'], data_root(df.path, cfg.data.root)
+    write_run_manifest(df, run_dir/MANIFEST_FILE, root, cfg.data.path_privacy)   # no absolute path in any record (see `record_paths`)
+    rep = save_split_report(df, run_dir/SPLIT_REPORT_FILE, config=cfg, leakage=leak, root=root, path_privacy=cfg.data.path_privacy)
     dataset_card(df, rep, run_dir/DATASET_CARD_FILE, name=cfg.name, source=src)
     return df, rep
 
@@ -534,7 +537,7 @@ def _start_run(cfg:ExperimentConfig, df, run_dir:Path, rank:int, world:int)->tup
         torch.distributed.barrier()
         if rank:
             from medimg.data import set_task
-            df = set_task(read_run_manifest(run_dir/MANIFEST_FILE), cfg.data.task, cfg.data.positive_label)
+            df = set_task(load_run_manifest(run_dir, cfg), cfg.data.task, cfg.data.positive_label)
     return df, rep
 
 def _set_logger(learn, quiet:bool):
