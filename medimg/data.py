@@ -719,7 +719,7 @@ def split_report(df:pd.DataFrame,          # manifest with a split column
                 splits={s: _split_stats(df[df.split == s], task, labels) for s in SPLITS if (df.split == s).any()},
                 leakage=leak['counts'], content_checked=content,
                 config_hash=config_hash(config) if config is not None else None,
-                skipped=skipped, unmatched_labels=sorted(pseudonymize(list(df.attrs.get('unmatched_labels', [])), salt=salt)),   # keys are identifiers
+                skipped=skipped, unmatched_labels=sorted(pseudonymize(keys, salt=salt)) if (keys := list(df.attrs.get('unmatched_labels', []))) else [],   # keys are identifiers
                 duplicates=dict(policy=leak.get('duplicates', 'error'), dropped=rec(leak.get('dropped', []))),
                 paths=dict(root=str(root), privacy=path_privacy))
 

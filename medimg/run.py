@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/run.html.md"""
 
 # %% ../nbs/10_run.ipynb #19d24f13
 from __future__ import annotations
-import json
+import json, os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .config import config_hash, load_config
+from .utils import MedimgError
 from .data import ImageDataset, ManifestError, read_manifest, record_paths, resolve_record_paths
 from .transforms import Preprocess
 
@@ -26,7 +27,8 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
            'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE',
            'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
-           'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
+           'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint', 'unwrap_model', 'model_from_run',
+           'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -96,6 +98,53 @@ def load_run_manifest(run_dir, config=None)->pd.DataFrame:
         src = read_manifest(cfg.data.manifest).path.tolist()
     return read_run_manifest(d/MANIFEST_FILE, info['root'], info['privacy'], src)
 
+# %% ../nbs/10_run.ipynb #36004867
+class RunLockedError(MedimgError, RuntimeError):
+    "Another live process is writing this run folder"
+
+class RunLock:
+    "One writer per run folder: an OS lock on `.<run>.lock` beside it (the OS releases it when the holder dies), the holder named in the error"
+    def __init__(self, run_dir):
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir.parent/f'.{self.run_dir.name}.lock'; self.info = self.path.with_suffix('.lock.json'); self._lock = None
+    def holder(self)->dict:
+        "Who holds (or last held) the lock: pid, host, since"
+        try: return json.loads(self.info.read_text())
+        except (OSError, ValueError): return {}
+    def acquire(self)->RunLock:
+        import datetime, socket
+        from filelock import FileLock, Timeout
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.path), timeout=0)
+        try: lock.acquire()
+        except Timeout:
+            h = self.holder()
+            who = f"pid {h.get('pid')} on {h.get('host')}, since {h.get('since')}" if h else 'another process'
+            raise RunLockedError(f"{self.run_dir} is being written by {who}: one writer per run folder. Wait for it to finish or stop it "
+                                 "(its lock goes with it), or give this run another name or output_dir") from None
+        self._lock = lock
+        self.info.write_text(json.dumps(dict(pid=os.getpid(), host=socket.gethostname(),
+                                             since=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))))
+        return self
+    def release(self):
+        if self._lock is not None: self.info.unlink(missing_ok=True); self._lock.release(); self._lock = None
+    def __enter__(self): return self.acquire()
+    def __exit__(self, *a): self.release()
+
+class CheckpointError(MedimgError, RuntimeError):
+    "A checkpoint or resume file that cannot be read"
+
+def load_checkpoint(path, what:str='checkpoint'):
+    "`torch.load(path, weights_only=True)` on the CPU, a damaged or truncated file raising `CheckpointError` that names it and says what to do"
+    import torch
+    p = Path(path)
+    if not p.is_file(): raise CheckpointError(f"{p}: the {what} is missing")
+    try: return torch.load(p, map_location='cpu', weights_only=True)
+    except Exception as e:
+        fix = ("delete it to start the run from scratch (or resume=False), or put back a copy" if what == 'resume state'
+               else "retrain, or restore the file from a copy (the MLflow store keeps the best checkpoint as an artifact)")
+        raise CheckpointError(f"{p}: the {what} cannot be read, it is damaged or truncated ({type(e).__name__}: {' '.join(str(e).split())[:150]}); {fix}") from None
+
 # %% ../nbs/10_run.ipynb #7a78582f
 def unwrap_model(model):
     "The module inside a `DistributedDataParallel` wrapper (or `model` itself)"
@@ -112,7 +161,7 @@ def model_from_run(run_dir,                # run folder written by `train`
     s, cfg = json.loads((d/SUMMARY_FILE).read_text()), load_config(d/CONFIG_FILE)
     m = model_from_config(cfg, s['task'], s['labels'], pretrained=False)
     ck = d/CHECKPOINTS_DIR/(checkpoint or s['best_checkpoint'] or LAST_CHECKPOINT)
-    m.load_state_dict(torch.load(ck, map_location='cpu', weights_only=True))
+    m.load_state_dict(load_checkpoint(ck))
     return m.eval()
 
 # %% ../nbs/10_run.ipynb #842a97f2

@@ -12,7 +12,7 @@ from pathlib import Path
 from .run import MLFLOW_DB
 
 # %% auto #0
-__all__ = ['tracking_uri', 'mlflow_client', 'flatten_params', 'Tracker']
+__all__ = ['tracking_uri', 'mlflow_client', 'store_lock', 'mark_killed', 'flatten_params', 'Tracker']
 
 # %% ../nbs/11_tracking.ipynb #16087d83
 def tracking_uri(output_dir)->str:
@@ -24,6 +24,27 @@ def mlflow_client(uri:str):
     os.environ.setdefault('MLFLOW_DISABLE_TELEMETRY', 'true')  # before the import: telemetry opens a connection
     from mlflow.tracking import MlflowClient
     return MlflowClient(tracking_uri=uri)
+
+# %% ../nbs/11_tracking.ipynb #de26d394
+def store_lock(output_dir):
+    "An OS lock on the MLflow store of `output_dir`: SQLite schema creation is not safe when two processes start at once"
+    from filelock import FileLock
+    out = Path(output_dir).resolve(); out.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(out/f'.{MLFLOW_DB}.lock'))
+
+def mark_killed(output_dir, run_name:str)->list[str]:
+    "Close as KILLED the MLflow runs named `run_name` still marked RUNNING: called by the one process allowed to write that run folder, so their process is gone"
+    import datetime
+    out = Path(output_dir).resolve()
+    if not (out/MLFLOW_DB).exists(): return []
+    with store_lock(out):
+        c = mlflow_client(tracking_uri(out))
+        runs = c.search_runs([e.experiment_id for e in c.search_experiments()], f"attributes.run_name = '{run_name}' and attributes.status = 'RUNNING'")
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
+        for r in runs:
+            c.set_tag(r.info.run_id, 'medimg.killed', f'its process was gone at {now} (found by the next process on this run folder)')
+            c.set_terminated(r.info.run_id, 'KILLED')
+    return [r.info.run_id for r in runs]
 
 # %% ../nbs/11_tracking.ipynb #30c8e255
 def flatten_params(d:dict, prefix:str='')->dict:
@@ -40,9 +61,10 @@ class Tracker:
     def __init__(self, output_dir, experiment:str, run_name:str, params:dict, tags:dict):
         out = Path(output_dir).resolve()
         self.uri = tracking_uri(out)
-        self.client = c = mlflow_client(self.uri)
-        exp = c.get_experiment_by_name(experiment)
-        eid = exp.experiment_id if exp else c.create_experiment(experiment, artifact_location=(out/'mlartifacts').as_uri())
+        with store_lock(out):   # creating the database, its schema and the experiment: one process at a time
+            self.client = c = mlflow_client(self.uri)
+            exp = c.get_experiment_by_name(experiment)
+            eid = exp.experiment_id if exp else c.create_experiment(experiment, artifact_location=(out/'mlartifacts').as_uri())
         self.run_id = c.create_run(eid, run_name=run_name, tags={k: str(v)[:5000] for k, v in tags.items()}).info.run_id
         from mlflow.entities import Param
         items = [Param(k, v[:6000]) for k, v in params.items()]
@@ -53,7 +75,7 @@ class Tracker:
         "The tracker of an existing run (a resumed training continues its MLflow run rather than starting a second one)"
         self = cls.__new__(cls)
         self.uri = tracking_uri(output_dir)
-        self.client, self.run_id = mlflow_client(self.uri), run_id
+        with store_lock(output_dir): self.client, self.run_id = mlflow_client(self.uri), run_id
         self.client.update_run(run_id, status='RUNNING')
         return self
 

@@ -24,8 +24,8 @@ from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, task_metrics
 from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
                         LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
-                        SUMMARY_FILE, TRAINING_CURVES_PLOT, load_run_manifest, run_path, unwrap_model, write_run_manifest)
-from .tracking import Tracker, flatten_params, tracking_uri
+                        SUMMARY_FILE, TRAINING_CURVES_PLOT, RunLock, load_checkpoint, load_run_manifest, run_path, unwrap_model, write_run_manifest)
+from .tracking import Tracker, flatten_params, mark_killed, tracking_uri
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'TrackEpochs',
@@ -372,7 +372,7 @@ def _resume_state(run_dir:Path, resume)->dict|None:
     if not p.exists():
         if resume == 'auto': return None
         raise FileNotFoundError(f"cannot resume: {p} does not exist (no epoch of this run finished)")
-    return torch.load(p, map_location='cpu', weights_only=True)
+    return load_checkpoint(p, 'resume state')   # damaged: a `CheckpointError` naming the file, never a silent fresh start
 
 # %% ../nbs/12_training.ipynb #08425ac6
 def dist_info()->tuple[int, int]:
@@ -529,7 +529,6 @@ def _start_run(cfg:ExperimentConfig, df, run_dir:Path, rank:int, world:int)->tup
     "Rank 0 writes the config, the environment and the split data; the other ranks read the split it wrote (one writer per file)"
     rep = None
     if rank == 0:
-        df = preflight(cfg, df)   # refusals first: nothing is written for a run that cannot start
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir/CONFIG_FILE); save_environment(run_dir/ENVIRONMENT_FILE)
         df, rep = _prepare_data(cfg, df, run_dir)
@@ -565,7 +564,7 @@ def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:floa
     "The best epoch's weights, validation and test predictions with metrics, and (rank 0) summary, plots and the MLflow run closed"
     learn, df = s.learn, s.manifest
     if s.world > 1: torch.distributed.barrier()  # rank 0 has written the best checkpoint
-    if s.best.best_path is not None: learn.model.load_state_dict(torch.load(s.best.best_path, map_location='cpu', weights_only=True))
+    if s.best.best_path is not None: learn.model.load_state_dict(load_checkpoint(s.best.best_path))
     valid = _predict(learn, learn.dls.valid, s.task)
     valid['metrics'] = task_metrics(s.task, valid['targets'], valid['probs'], s.labels)
     test = None
@@ -595,17 +594,23 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     dev = _init_distributed() if world > 1 else get_device()
     seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
     run_dir = run_path(cfg)
-    state = _resume_state(run_dir, resume)
-    df, rep = _start_run(cfg, df, run_dir, rank, world)
-    s = build_learner(cfg, df, run_dir, dev, rep=rep, state=state, cbs=cbs, quiet=quiet, rank=rank, world=world)
-    start, opt_state, lr_found = _restore(s, cfg, state)
-    s.runstate.lr_found = lr_found
-    t0 = time.perf_counter()
-    try: _fit(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
-    except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
-        if s.tracker: s.tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
-        raise
-    return _results(s, cfg, start, lr_found, (time.perf_counter() - t0) / 60)
+    if rank == 0: df = preflight(cfg, df)   # refusals first: nothing is written, nothing locked, for a run that cannot start
+    lock = RunLock(run_dir).acquire() if rank == 0 else None   # one writer per run folder; a second process is refused with our pid
+    try:
+        state = _resume_state(run_dir, resume)
+        if rank == 0 and cfg.train.track: mark_killed(cfg.output_dir, run_dir.name)   # we hold the folder: a RUNNING run of it is dead
+        df, rep = _start_run(cfg, df, run_dir, rank, world)
+        s = build_learner(cfg, df, run_dir, dev, rep=rep, state=state, cbs=cbs, quiet=quiet, rank=rank, world=world)
+        start, opt_state, lr_found = _restore(s, cfg, state)
+        s.runstate.lr_found = lr_found
+        t0 = time.perf_counter()
+        try: _fit(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
+        except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
+            if s.tracker: s.tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
+            raise
+        return _results(s, cfg, start, lr_found, (time.perf_counter() - t0) / 60)
+    finally:
+        if lock: lock.release()
 
 # %% ../nbs/12_training.ipynb #84dd4f34
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
