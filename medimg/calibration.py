@@ -733,6 +733,19 @@ def to_json(self:EvaluationReport)->str:
     "`to_dict` as indented JSON (what `evaluation.json` holds)"
     return json.dumps(self.to_dict(), indent=1)
 
+@patch(cls_method=True)
+def from_dict(cls:EvaluationReport, ev:dict)->EvaluationReport:
+    "The report `to_dict` gave (a saved `evaluation.json`), without the per-image arrays: its tables, markdown and numbers, not its plots"
+    sg = pd.DataFrame(ev.get('subgroups') or [])
+    for c in sg.columns:
+        if c not in ('subgroup', 'level'): sg[c] = pd.to_numeric(sg[c].astype(object).where(sg[c].notna(), np.nan))
+    return cls(ev['task'], ev['labels'], ev['split'], ev['n_images'], ev['n_patients'], ev['prevalence'],
+               Calibrator.from_json(json.dumps(ev['calibrator'])), ev['thresholds'], ev['thresholds_uncalibrated'],
+               ev['before'], ev['after'], ev.get('naive_threshold_0_5'), ev.get('deployment') or [], sg,
+               ev['interval']['resamples'], 1 - ev['interval']['level'], ev['source'],
+               groups=np.zeros(1) if 'patients' in ev['interval']['kind'] else None, shift=ev.get('shift'), conformal=ev.get('conformal'),
+               warnings=list(ev.get('warnings') or []))
+
 # %% ../nbs/13_calibration.ipynb #06bcfde2
 @patch
 def to_markdown(self:EvaluationReport)->str:

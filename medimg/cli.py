@@ -113,11 +113,12 @@ def _print_run(res):
 @subcommand('demo', 'Train on the built-in synthetic DICOM dataset and report test metrics',
             args=[(('--out',), dict(default='runs', metavar='DIR', help='output folder (default: runs)')),
                   (('--fast',), dict(action='store_true', help='a tiny run (40 patients, 64 px, 3 epochs) to check the installation')),
+                  (('--resume',), dict(action='store_true', help='continue an interrupted demo: training from its last epoch, later steps only where their outputs are missing or stale')),
                   (('--quiet',), dict(action='store_true', help='no progress bars'))],
             description='Synthetic DICOM dataset -> patient split and leakage report -> resnet18 -> clinical metrics, plots and a run folder.')
 def _demo(args)->int:
     from medimg.pipeline import demo
-    _print_run(demo(args.out, fast=args.fast, quiet=args.quiet))
+    _print_run(demo(args.out, fast=args.fast, quiet=args.quiet, resume=args.resume))
     return 0
 
 @subcommand('train', 'Train from a config file with dotted overrides',

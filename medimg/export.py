@@ -514,15 +514,7 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
 def _evaluation_markdown(ev:dict)->str:
     "The evaluation section from a saved evaluation dict (`EvaluationReport.to_dict`), headings one level down"
     from medimg.calibration import EvaluationReport
-    sg = pd.DataFrame(ev.get('subgroups') or [])
-    for c in sg.columns:
-        if c not in ('subgroup', 'level'): sg[c] = pd.to_numeric(sg[c].astype(object).where(sg[c].notna(), np.nan))
-    rep = EvaluationReport(ev['task'], ev['labels'], ev['split'], ev['n_images'], ev['n_patients'], ev['prevalence'],
-                           Calibrator.from_json(json.dumps(ev['calibrator'])), ev['thresholds'], ev['thresholds_uncalibrated'],
-                           ev['before'], ev['after'], ev.get('naive_threshold_0_5'), ev.get('deployment') or [], sg,
-                           ev['interval']['resamples'], 1 - ev['interval']['level'], ev['source'],
-                           groups=np.zeros(1) if 'patients' in ev['interval']['kind'] else None)
-    md = rep.to_markdown().split('\n', 1)[1]   # drop its title
+    md = EvaluationReport.from_dict(ev).to_markdown().split('\n', 1)[1]   # drop its title
     return md.replace('\n## ', '\n### ')
 
 def _operating_point_md(task:str, thr)->list[str]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .config import load_config
 from .run import (BUNDLE_DIR, CAM_GRID_FILE, EVALUATION_DIR, EXPLAIN_DIR, LOCALIZATION_CSV, LOCALIZATION_FILE,
-                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, load_run, record_run_paths)
+                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, EVALUATION_FILE, load_run, record_run_paths)
 from .training import TrainResult, train
 from .utils import jsonable
 
@@ -81,20 +81,44 @@ def export_and_check(run,               # a finished, evaluated run (`TrainResul
 def demo(out:str|Path='runs', # folder for the synthetic data, the run folder and the MLflow store
          fast:bool=False,     # a tiny run (40 patients, 64 px, 3 epochs) that checks the installation
          quiet:bool=False,    # no progress output
+         resume:bool=False,   # continue an interrupted demo: training from its last epoch, and the later steps only where their outputs are missing or stale
         )->DemoResult:
     "Train on the synthetic DICOM dataset with the default config (or a tiny `fast` one), then calibrate, evaluate, explain and export"
-    from medimg.calibration import evaluate
+    from medimg.calibration import EvaluationReport, evaluate
     over = [f'output_dir={out}', 'name=demo' + ('-fast' if fast else '')]
     if fast: over += ['data.synth_patients=40', 'data.image_size=64', 'train.epochs=3']
     t = [time.perf_counter()]
-    res = train(load_config(overrides=over), quiet=quiet); t.append(time.perf_counter())
-    ev = evaluate(res)                 # calibrated on validation, operating point for 90% sensitivity, test with CIs
-    ev.save(res.run_dir/EVALUATION_DIR); t.append(time.perf_counter())
+    res = train(load_config(overrides=over), quiet=quiet, resume='auto' if resume else False); t.append(time.perf_counter())
+    done = _done_steps(res) if resume else set()
+    if not quiet and done: print(f"resume: {', '.join(sorted(done))} already done for this model (outputs newer than its best checkpoint and verified)")
+    if {'evaluate', 'export'} <= done: ev = EvaluationReport.from_dict(json.loads((res.run_dir/EVALUATION_DIR/EVALUATION_FILE).read_text()))
+    else:
+        ev = evaluate(res)                 # calibrated on validation, operating point for 90% sensitivity, test with CIs
+        ev.save(res.run_dir/EVALUATION_DIR); done -= {'export'}   # a new evaluation: the bundle must hold it
+    t.append(time.perf_counter())
     occ = dict(patch=8, stride=8) if fast else {}   # fast: 64 occlusion positions per image instead of 961, enough to check the stage runs
-    loc = explain_run(res, ev.thresholds_uncalibrated['threshold'], quiet, **occ); t.append(time.perf_counter())
-    ex = export_and_check(res, ev.p_cal); t.append(time.perf_counter())
+    loc = json.loads((res.run_dir/EXPLAIN_DIR/LOCALIZATION_FILE).read_text()) if 'explain' in done else \
+          explain_run(res, ev.thresholds_uncalibrated['threshold'], quiet, **occ)
+    t.append(time.perf_counter())
+    ex = dict(bundle=res.run_dir/BUNDLE_DIR, predictions=res.run_dir/PREDICTIONS_TEST_FILE, skipped='already exported') if 'export' in done else export_and_check(res, ev.p_cal)
+    t.append(time.perf_counter())
     secs = {k: round(b - a, 2) for k, a, b in zip(('train', 'evaluate', 'explain', 'export'), t, t[1:])}
     return DemoResult(res, ev, loc, ex, secs)
+
+# %% ../nbs/16_pipeline.ipynb #e3de71fc
+def _done_steps(res)->set:
+    "The demo steps whose outputs exist, are newer than the run's best checkpoint, and (the bundle) verify and name this run"
+    from medimg.export import BundleError, verify_bundle
+    d, ck = res.run_dir, res.best_checkpoint
+    t0 = Path(ck).stat().st_mtime if ck and Path(ck).exists() else float('inf')
+    fresh = lambda p: p.exists() and p.stat().st_mtime >= t0
+    done = {s for s, p in (('evaluate', d/EVALUATION_DIR/EVALUATION_FILE), ('explain', d/EXPLAIN_DIR/LOCALIZATION_FILE)) if fresh(p)}
+    b = d/BUNDLE_DIR
+    try:
+        verify_bundle(b)
+        if fresh(b/'bundle.json') and json.loads((b/'bundle.json').read_text()).get('run_id') == res.run_id and (d/PREDICTIONS_TEST_FILE).exists(): done.add('export')
+    except (BundleError, FileNotFoundError, ValueError): pass
+    return done
 
 # %% ../nbs/16_pipeline.ipynb #676c5602
 MEDMNIST_RECIPE = ('data.image_size=48', 'data.channels=1', 'data.normalize=dataset', 'data.aug=medium', 'data.duplicates=drop',
