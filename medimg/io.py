@@ -487,6 +487,8 @@ _SHORT_VRS = {v.encode() for v in EXPLICIT_VR_LENGTH_16}
 _EXPLICIT_LE = {'1.2.840.10008.1.2.1', '1.2.840.10008.1.2.5'}  # plus every encapsulated syntax 1.2.840.10008.1.2.4.*
 _PIXEL_TAGS = {0x7FE00010, 0x7FE00009, 0x7FE00008}   # where pydicom's stop_before_pixels stops
 MAX_SQ_DEPTH = 16   # deeper nesting is left to pydicom (which reports a RecursionError as the file's error)
+_HHI, _I = struct.Struct('<HHI').unpack, struct.Struct('<I').unpack
+_VR_NAMES = {v: v.decode() for v in _LONG_VRS | _SHORT_VRS}
 
 def _tag_keys(tags)->dict:
     from pydicom.datadict import tag_for_keyword
@@ -511,13 +513,13 @@ class _Reader:
         self.at += n
     def element(self)->tuple[int, str|None, int]:
         b = self.read(8)
-        g, e, ln = struct.unpack('<HHI', b)
+        g, e, ln = _HHI(b)
         if g == 0xFFFE: return (g << 16) | e, None, ln   # item and delimiters: no VR
         vr = b[4:6]
-        if vr in _LONG_VRS: ln = struct.unpack('<I', self.read(4))[0]
-        elif vr in _SHORT_VRS: ln = struct.unpack('<H', b[6:8])[0]
+        if vr in _LONG_VRS: ln = _I(self.read(4))[0]
+        elif vr in _SHORT_VRS: ln >>= 16   # the 2-byte length after the VR (the 4 bytes read as one were VR + length)
         else: raise _Unsupported('not explicit VR')
-        return (g << 16) | e, vr.decode(), ln
+        return (g << 16) | e, _VR_NAMES[vr], ln
     def sequence(self, depth:int):
         "Walk the items of an undefined-length sequence to its delimiter, as pydicom parses them"
         if depth > MAX_SQ_DEPTH: raise _Unsupported('sequences nested too deep')
@@ -537,16 +539,24 @@ class _Reader:
             if end is not None and self.at != end: raise _Unsupported('an item does not end where its length says')
 
 # %% ../nbs/03_io.ipynb #8bd30bad
+import functools
+
+@functools.lru_cache(maxsize=4096)
+def _value(tag:int, vr:str, raw:bytes, enc:tuple|None):
+    "pydicom's conversion of one raw value, as plain data; a pure function of its arguments, so repeated values (Modality, Rows, ...) are converted once"
+    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+    from pydicom.tag import Tag
+    return _plain(convert_raw_data_element(RawDataElement(Tag(tag), vr, len(raw), raw, 0, False, True), encoding=list(enc) if enc else None).value)
+
 def _convert(raws:dict, keys:dict, row:dict):
     "Fill `row` from the raw elements with pydicom's own value conversion, in the file's character set"
     from pydicom.charset import convert_encodings
-    from pydicom.dataelem import convert_raw_data_element
     enc = None
     if 0x00080005 in raws:
-        cs = convert_raw_data_element(raws[0x00080005]).value
-        enc = convert_encodings(list(cs) if isinstance(cs, pydicom.multival.MultiValue) else [cs] if cs else None)
-    for tag, raw in raws.items():
-        if tag in keys: row[keys[tag]] = _plain(convert_raw_data_element(raw, encoding=enc).value)
+        cs = _value(0x00080005, *raws[0x00080005], None)
+        enc = tuple(convert_encodings(list(cs) if isinstance(cs, tuple) else [cs] if cs else None))
+    for tag, (vr, raw) in raws.items():
+        if tag in keys: row[keys[tag]] = _value(tag, vr, raw, enc)
 
 def _explicit_le(ts:str|None)->bool:
     from pydicom.uid import UID
@@ -555,8 +565,6 @@ def _explicit_le(ts:str|None)->bool:
 
 def _fast_scan(path, tags, keys:dict)->dict|None:
     "Header row from the explicit-VR-little-endian fast reader, or None to fall back to pydicom"
-    from pydicom.dataelem import RawDataElement, convert_raw_data_element
-    from pydicom.tag import Tag
     try:
         with _Bounded(path) as f:
             pre = f.read(132)
@@ -567,7 +575,7 @@ def _fast_scan(path, tags, keys:dict)->dict|None:
                 if in_meta and tag >> 16 == 0x0002:   # the file meta group, read as pydicom reads it
                     if vr is None or ln == 0xFFFFFFFF: return None
                     if tag not in (0x00020000, 0x00020010): r.skip(ln); continue   # the two pydicom converts while reading the meta
-                    at = r.at; v = convert_raw_data_element(RawDataElement(Tag(tag), vr, ln, r.read(ln), at, False, True)).value
+                    v = _value(tag, vr, r.read(ln), None)
                     if tag == 0x00020010: ts = v
                     continue
                 if in_meta and not _explicit_le(ts): return None
@@ -577,8 +585,7 @@ def _fast_scan(path, tags, keys:dict)->dict|None:
                 if ln == 0xFFFFFFFF:
                     if vr != 'SQ' or tag in keys: return None
                     r.sequence(1); continue
-                if tag in keys or tag == 0x00080005:
-                    at = r.at; raws[tag] = RawDataElement(Tag(tag), vr, ln, r.read(ln), at, False, True)
+                if tag in keys or tag == 0x00080005: raws[tag] = (vr, r.read(ln))
                 else: r.skip(ln)
             if in_meta: return None
         row = dict(path=str(path), **{t: None for t in tags}, error=None)
