@@ -201,6 +201,10 @@ def verify_bundle(path,                  # the bundle folder
                   content:bool=True,     # also check what the files say (`bundle_content_problems`); False for a folder that is not a medimg bundle
                  )->dict:
     "Check a bundle's files (regular, listed, unchanged, inert, parseable), its signature when keys are trusted, and its content; raise `BundleError` naming what is wrong, else return {file: sha256}"
+    return _verify(path, trusted_keys, content)[0]
+
+def _verify(path, trusted_keys, content:bool)->tuple[dict, str|None]:
+    "`verify_bundle`, also returning the trusted signer's fingerprint (None when no keys are configured)"
     d = Path(path)
     if not d.is_dir(): raise BundleError(f"{d}: not a bundle folder")
     if not (d/CHECKSUMS_FILE).is_file() or (d/CHECKSUMS_FILE).is_symlink(): raise BundleError(f"{d}: no {CHECKSUMS_FILE}; this is not a medimg bundle, or it was not finished")
@@ -217,10 +221,10 @@ def verify_bundle(path,                  # the bundle folder
     problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if _sha256(d/f) != listed[f]]
     problems += [why for f in sorted(present | ({SIGNATURE_FILE} & set(files))) if (why := _content_problem(d/f))]
     if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
-    check_signature(d, trusted_keys)
+    signer = check_signature(d, trusted_keys)
     problems = bundle_content_problems(d) if content else []
     if problems: raise BundleError(f"{d}: the bundle's content is invalid:\n  - " + '\n  - '.join(problems))
-    return listed
+    return listed, signer
 
 # %% ../nbs/15_export.ipynb #1d4e1dee
 def _calibrator_problems(cal:Calibrator, task:str, k:int)->list[str]:
@@ -677,8 +681,7 @@ class Predictor:
         meta = _strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
         if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        verify_bundle(d, trusted_keys)
-        signer = check_signature(d, trusted_keys)
+        _, signer = _verify(d, trusted_keys, content=True)   # the signature checked once
         pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
         thr = _strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
