@@ -282,6 +282,30 @@ def _keygen(args)->int:
     print(f"private key: {priv} (keep it secret)\npublic key : {pub}\nfingerprint: {key_fingerprint(pub)}")
     return 0
 
+# %% ../nbs/17_cli.ipynb #8ee6533e
+@subcommand('serve', 'Serve a verified bundle over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics',
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),
+                  (('--host',), dict(default='127.0.0.1', help="interface to listen on (default: 127.0.0.1; '0.0.0.0' in a container)")),
+                  (('--port',), dict(type=int, default=8000, help='TCP port (default: 8000)')),
+                  (('--workers',), dict(type=int, default=1, help='uvicorn worker processes, each with its own model (default: 1)')),
+                  (('--trusted-key',), dict(action='append', metavar='PUB', help='public key the bundle must be signed by (repeatable; default: $MEDIMG_TRUSTED_KEYS)')),
+                  (('--max-file-mb',), dict(type=float, default=64., metavar='MB', help='largest file part (default: 64; 413 above)')),
+                  (('--max-request-mb',), dict(type=float, default=256., metavar='MB', help='largest request body (default: 256; 413 above)')),
+                  (('--max-files',), dict(type=int, default=32, metavar='N', help='file parts per request (default: 32)')),
+                  (('--max-batch',), dict(type=int, default=32, metavar='N', help='images per model call (default: 32)')),
+                  (('--batch-window-ms',), dict(type=float, default=5., metavar='MS', help='how long a batch waits for files still decoding (default: 5)')),
+                  (('--decode-workers',), dict(type=int, metavar='N', help='decoder processes (default: the usable cores, at most 4)')),
+                  (('--no-isolate',), dict(action='store_true', help='decode in threads of the server process (a decoder crash then ends the server)')),
+                  (('--log-level',), dict(default='info', choices=('debug', 'info', 'warning', 'error')))],
+            description='Verifies the bundle (checksums, content, and its signature when keys are trusted) before the port opens, then serves it. '
+                        'Set $MEDIMG_SERVE_TOKEN to require a bearer token on /v1/. Logs name requests and files by pseudonymous ids only.')
+def _serve(args)->int:
+    from medimg.serve import ServeSettings, serve
+    s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
+                      batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, isolate=not args.no_isolate, trusted_keys=args.trusted_key)
+    serve(args.bundle, host=args.host, port=args.port, workers=args.workers, settings=s, log_level=args.log_level)
+    return 0
+
 # %% ../nbs/17_cli.ipynb #cf3715ff
 def _parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='medimg', description='medimg: trustworthy medical image classification.',
@@ -310,3 +334,11 @@ def main(argv:list[str]|None=None, # arguments without the program name; default
     except (MedimgError, FileNotFoundError) as e:   # bad input of any kind: its message, no traceback
         print(f'medimg {args.command}: error: {e}', file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:   # a runtime install (medimg[serve]) running a command of the training stack
+        extra = _EXTRA_OF.get((e.name or '').split('.')[0])
+        if extra is None: raise
+        print(f"medimg {args.command}: error: this command needs {e.name}, which this installation does not have: pip install 'medimg[{extra}]'", file=sys.stderr)
+        return 2
+
+_EXTRA_OF = {m: 'train' for m in ('torch', 'torchvision', 'fastai', 'timm', 'albumentations', 'sklearn', 'matplotlib', 'mlflow', 'accelerate')} | \
+            {m: 'export' for m in ('onnx', 'onnxscript')} | {'onnxruntime': 'infer', 'fastapi': 'serve', 'uvicorn': 'serve', 'highdicom': 'serve', 'prometheus_client': 'serve'}

@@ -25,7 +25,8 @@ from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BundleError', 'ExportError', 'write_checksums', 'key_fingerprint', 'keygen',
            'sign_bundle', 'trusted_keys_from_env', 'check_signature', 'verify_bundle', 'bundle_content_problems',
-           'export_onnx', 'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor', 'expand_inputs', 'recalibrate']
+           'export_onnx', 'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor', 'prepare_input', 'expand_inputs',
+           'recalibrate']
 
 # %% ../nbs/15_export.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
@@ -734,8 +735,10 @@ def _inputs(inputs)->tuple[list, pd.DataFrame]:
     items = list(inputs)
     return items, pd.DataFrame({'source': [str(o) if isinstance(o, (str, Path)) else f'array[{i}]' for i, o in enumerate(items)]})
 
-def _prepare_item(pre:Preprocess, item)->tuple:
-    "(model input C x H x W, None) or (None, why it failed); a top-level function, so that worker processes can run it"
+def prepare_input(pre:Preprocess, # the bundle's preprocessing spec
+                  item,            # a file path or an array (windowed, in [0, 1])
+                 )->tuple:
+    "(model input C x H x W, None) or (None, why it failed, naming the file); a top-level function, so that worker processes can run it"
     try:
         x = pre(item)
         if not np.isfinite(x).all(): raise ValueError("the preprocessed image has NaN or infinite values")
@@ -747,13 +750,13 @@ def _prepare_item(pre:Preprocess, item)->tuple:
 @patch
 def _prepare(self:Predictor, item)->tuple:
     "(model input C x H x W, None) or (None, why it failed)"
-    return _prepare_item(self.preprocess, item)
+    return prepare_input(self.preprocess, item)
 
 class _Decoder:
     "Decodes batches one ahead: in threads, or (`isolate`) in worker processes, where a file that kills its worker becomes an error row"
     def __init__(self, pre:Preprocess, workers:int, isolate:bool):
         from medimg import export   # the function by its module's name, as a worker process imports it
-        self.pre, self.workers, self.isolate, self.gen, self.fn = pre, workers, isolate, 0, export._prepare_item
+        self.pre, self.workers, self.isolate, self.gen, self.fn = pre, workers, isolate, 0, export.prepare_input
         self.ex = self._pool(workers)
     def _pool(self, n:int):
         if not self.isolate: return ThreadPoolExecutor(n)
@@ -867,6 +870,14 @@ def _rows(self:Predictor, part:pd.DataFrame, z:np.ndarray, errors:list)->pd.Data
     for name, col in self._columns(z, ok).items(): part[name] = col
     part['error'] = pd.array(errors, dtype='string')
     return part
+
+@patch
+def from_logits(self:Predictor, z:np.ndarray,  # logits, one row per image, as `logits` returns them
+                errors=None,                   # per row, None or why that image has no prediction (its row stays empty)
+               )->pd.DataFrame:
+    "The columns `predict` returns, for logits computed elsewhere: a service that batches requests itself decodes with `prepare_input`, runs `logits`, and ends here"
+    z = np.asarray(z, np.float32).reshape(len(z), len(self.labels['outputs']))
+    return self._rows(pd.DataFrame(index=range(len(z))), z, [None] * len(z) if errors is None else list(errors))
 
 # %% ../nbs/15_export.ipynb #e11a2ddf
 @patch
