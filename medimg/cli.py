@@ -37,7 +37,8 @@ def _fmt_env(r:dict)->str:
     t = r['torch']
     lines = [f"medimg {r['packages'].get('medimg')}  python {r['python']}  {r['os']}",
              f"cpu: {r['cpu_count']} cores ({r['cpu_usable']} usable), RAM {r['ram_gb']} GiB",
-             f"torch {t['version']} (cuda build {t['cuda'] or 'none'}, cuda available {t['cuda_available']}), device: {r['device']}"]
+             f"torch {t['version']} (cuda build {t['cuda'] or 'none'}, cuda available {t['cuda_available']}), device: {r['device']}" if t else
+             "torch: not installed (a serving install: medimg predict and medimg serve run ONNX Runtime)"]
     lines += [f"  {a['type']}:{a['index']} {a['name']} {a.get('memory_gb', '')}".rstrip() for a in r['accelerators']]
     git = r['git']
     lines.append(f"git: {git['commit'][:12]}{' (dirty)' if git['dirty'] else ''}" if git else 'git: not a git work tree')
@@ -295,6 +296,7 @@ def _keygen(args)->int:
                   (('--max-batch',), dict(type=int, default=32, metavar='N', help='images per model call (default: 32)')),
                   (('--batch-window-ms',), dict(type=float, default=5., metavar='MS', help='how long a batch waits for files still decoding (default: 5)')),
                   (('--decode-workers',), dict(type=int, metavar='N', help='decoder processes (default: the usable cores, at most 4)')),
+                  (('--model-threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: the usable cores)')),
                   (('--no-isolate',), dict(action='store_true', help='decode in threads of the server process (a decoder crash then ends the server)')),
                   (('--log-level',), dict(default='info', choices=('debug', 'info', 'warning', 'error')))],
             description='Verifies the bundle (checksums, content, and its signature when keys are trusted) before the port opens, then serves it. '
@@ -302,7 +304,8 @@ def _keygen(args)->int:
 def _serve(args)->int:
     from medimg.serve import ServeSettings, serve
     s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
-                      batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, isolate=not args.no_isolate, trusted_keys=args.trusted_key)
+                      batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, model_threads=args.model_threads,
+                      isolate=not args.no_isolate, trusted_keys=args.trusted_key)
     serve(args.bundle, host=args.host, port=args.port, workers=args.workers, settings=s, log_level=args.log_level)
     return 0
 

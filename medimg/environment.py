@@ -68,7 +68,7 @@ def get_device(prefer:str|None=None, # 'cuda', 'cuda:1', 'mps' or 'cpu'; default
 STACK_PACKAGES = ('medimg', 'torch', 'torchvision', 'fastai', 'fastcore', 'timm', 'albumentations', 'pydicom',
                   'pylibjpeg', 'pylibjpeg-libjpeg', 'pylibjpeg-openjpeg', 'pylibjpeg-rle', 'numpy', 'pandas',
                   'scikit-learn', 'scipy', 'matplotlib', 'mlflow', 'pyyaml', 'pillow', 'opencv-python-headless',
-                  'onnx', 'onnxruntime', 'onnxscript', 'grad-cam', 'netcal', 'nbdev')
+                  'onnx', 'onnxruntime', 'onnxscript', 'grad-cam', 'fastapi', 'uvicorn', 'highdicom', 'netcal', 'nbdev')
 
 def _pkg_version(name:str)->str|None:
     try: return metadata.version(name)
@@ -104,8 +104,9 @@ def _accelerators()->list[dict]:
 # %% ../nbs/01_environment.ipynb #e96352fd
 def environment_report(path:str|Path='.', # a directory inside the project's git work tree, for the commit
                       )->dict:            # JSON-serialisable
-    "Python, OS, CPU, RAM, stack package versions, torch build, accelerators and git commit"
-    import torch
+    "Python, OS, CPU, RAM, stack package versions, torch build, accelerators and git commit (on a serving install without torch: torch None, device 'cpu')"
+    try: import torch
+    except ImportError: torch = None
     ram = _ram_bytes()
     return dict(
         created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
@@ -118,9 +119,9 @@ def environment_report(path:str|Path='.', # a directory inside the project's git
         torch=dict(version=torch.__version__, cuda=torch.version.cuda,
                    cudnn=torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
                    cuda_available=torch.cuda.is_available(), num_threads=torch.get_num_threads(),
-                   deterministic=torch.are_deterministic_algorithms_enabled()),
-        accelerators=_accelerators(),
-        device=str(get_device()),
+                   deterministic=torch.are_deterministic_algorithms_enabled()) if torch else None,
+        accelerators=_accelerators() if torch else [],
+        device=str(get_device()) if torch else 'cpu',
         git=_git_info(path),
         env={k: os.environ.get(k) for k in ('MEDIMG_DEVICE', 'PYTHONHASHSEED', 'CUBLAS_WORKSPACE_CONFIG', 'OMP_NUM_THREADS')},
     )

@@ -40,12 +40,13 @@ class ServeSettings:
     max_batch:int=32             # images per model call
     batch_window_ms:float=5.     # how long a batch waits for files that are still being decoded
     decode_workers:int|None=None # decoder processes (default: the usable cores, at most 4)
+    model_threads:int|None=None  # ONNX Runtime intra-op threads (default: the usable cores)
     isolate:bool=True            # decode in worker processes: a file that crashes its decoder costs only its own answer
     decode_timeout_s:float=60.   # a file still decoding after this is answered 422
     trusted_keys:list|None=None  # public key files the bundle must be signed by (default `$MEDIMG_TRUSTED_KEYS`)
 
     def __post_init__(self):
-        bad = [f.name for f in fields(self) if f.name not in ('decode_workers', 'isolate', 'trusted_keys') and not getattr(self, f.name) > 0]
+        bad = [f.name for f in fields(self) if f.name not in ('decode_workers', 'model_threads', 'isolate', 'trusted_keys') and not getattr(self, f.name) > 0]
         if bad: raise ServeError(f"ServeSettings: {', '.join(bad)} must be positive")
         if self.max_file_mb > self.max_request_mb: raise ServeError(f"ServeSettings: max_file_mb ({self.max_file_mb}) is above max_request_mb ({self.max_request_mb})")
 
@@ -66,6 +67,24 @@ def _card_section(card:str, title:str)->str:
     return '\n'.join(out).strip()
 
 # %% ../nbs/15a_serve.ipynb #e9d87335
+def _decode_upload(pre, data:bytes, path:str)->tuple:
+    "In a decoder: write an upload to `path`, run `prepare_input` on it, delete it; (model input or None, error or None, pseudonymous id)"
+    p = Path(path)
+    try:
+        p.write_bytes(data)
+        x, err = prepare_input(pre, path)
+    finally: p.unlink(missing_ok=True)
+    return x, None if err is None else err.replace(path, '<upload>'), _pid(data)
+
+def _orphan_watch(parent:int, every:float=1.):
+    "In a decoder process: exit as soon as the server that started it is gone (killed, or shut down before the pool), never linger"
+    import threading
+    def watch():
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent: os._exit(0)
+    threading.Thread(target=watch, daemon=True, name='medimg-orphan-watch').start()
+
 class _DecodePool:
     "Decodes files with the bundle's preprocessing in worker processes (or threads); a broken pool is replaced, not fatal"
     def __init__(self, pre, workers:int, isolate:bool):
@@ -74,7 +93,8 @@ class _DecodePool:
     def _new(self):
         if not self.isolate: return ThreadPoolExecutor(self.workers, thread_name_prefix='medimg-decode')
         import multiprocessing as mp
-        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'))
+        from medimg import serve   # the function by its module's name, as a spawned worker imports it
+        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=serve._orphan_watch, initargs=(os.getpid(),))
     def warm(self):
         "Start every worker now (an 8 x 8 array through the preprocessing), so that the first request does not wait for one"
         for f in [self.ex.submit(prepare_input, self.pre, np.zeros((8, 8), np.float32)) for _ in range(self.workers)]: f.result()
@@ -82,14 +102,15 @@ class _DecodePool:
         if gen != self.gen: return   # another request has already replaced it
         old, self.ex, self.gen = self.ex, self._new(), self.gen + 1
         old.shutdown(wait=False, cancel_futures=True)
-    async def decode(self, path:str, timeout:float)->tuple:
-        "(model input, None) or (None, why not): one retry in a fresh pool when the pool breaks under this file"
+    async def decode(self, data:bytes, path:str, timeout:float)->tuple:
+        "(model input, None, id) or (None, why not, id): the worker writes `data` to `path` and decodes it; one retry in a fresh pool when the pool breaks under this file"
+        from medimg import serve
         for attempt in (0, 1):
             gen = self.gen
-            try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(prepare_input, self.pre, path)), timeout)
+            try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(serve._decode_upload, self.pre, data, path)), timeout)
             except BrokenProcessPool: self._replace(gen)
-            except (TimeoutError, asyncio.TimeoutError): return None, f"decoding took longer than {timeout:g} s"
-        return None, "the decoder crashed on this file (its worker process died); the service goes on"
+            except (TimeoutError, asyncio.TimeoutError): return None, f"decoding took longer than {timeout:g} s", _pid(data)
+        return None, "the decoder crashed on this file (its worker process died); the service goes on", _pid(data)
     def close(self): self.ex.shutdown(wait=False, cancel_futures=True)
 
 # %% ../nbs/15a_serve.ipynb #6c32de8e
@@ -101,8 +122,12 @@ class _Batcher:
         self.ex = ThreadPoolExecutor(1, thread_name_prefix='medimg-model')
     def start(self):
         self.q = asyncio.Queue(); self.task = asyncio.get_running_loop().create_task(self._loop())
-    async def logits(self, x:np.ndarray)->np.ndarray:
-        "The logits of one preprocessed image, computed in a batch with whatever else is waiting"
+    def _run(self, X:np.ndarray)->tuple:
+        "(result rows, model seconds) of a batch: `Predictor.logits`, then `Predictor.from_logits` once for the whole batch"
+        t0 = time.perf_counter(); z = self.pred.logits(X); dt = time.perf_counter() - t0
+        return _json_rows(self.pred.from_logits(z)), dt
+    async def answer(self, x:np.ndarray)->dict:
+        "The result row of one preprocessed image (the columns of `Predictor.predict`), computed in a batch with whatever else is waiting"
         fut = asyncio.get_running_loop().create_future()
         self.q.put_nowait((x, fut))
         return await fut
@@ -121,13 +146,12 @@ class _Batcher:
         while True:
             batch = [(x, f) for x, f in await self._gather() if not f.done()]   # a client that went away is not computed
             if not batch: continue
-            t0 = time.perf_counter()
-            try: z, err = await loop.run_in_executor(self.ex, self.pred.logits, np.stack([x for x, _ in batch])), None
-            except Exception as e: z, err = None, e
-            if self.on_batch: self.on_batch(len(batch), time.perf_counter() - t0)
+            try: (rows, dt), err = await loop.run_in_executor(self.ex, self._run, np.stack([x for x, _ in batch])), None
+            except Exception as e: rows, dt, err = None, 0., e
+            if self.on_batch and err is None: self.on_batch(len(batch), dt)
             for i, (_, f) in enumerate(batch):
                 if f.done(): continue
-                if err is None: f.set_result(z[i])
+                if err is None: f.set_result(rows[i])
                 else: f.set_exception(err)
     async def stop(self):
         if self.task: self.task.cancel()
@@ -198,24 +222,20 @@ class Service:
                              limits=asdict(self.s) | dict(trusted_keys=None), model_card=card))
 
     async def _part(self, name:str, up, keep:bool=False)->dict:
-        "Decode one file part and compute its logits: a dict with `z` (or `error` and `status`), the id and size, and the file's path if `keep`"
+        "Decode one file part and compute its result row: a dict with `row` (or `error` and `status`), the id and size, and the bytes if `keep`"
         data = await up.read()
-        r = dict(part=name, filename=up.filename, id=_pid(data), bytes=len(data))
+        r = dict(part=name, filename=up.filename, bytes=len(data)) | (dict(data=data) if keep else {})
         if len(data) > self.s.max_file_mb * 2**20:
-            return r | dict(status=413, error=f"part {name!r}: {len(data)} bytes, over the limit of {int(self.s.max_file_mb * 2**20)} bytes (max_file_mb)")
-        if not data: return r | dict(status=400, error=f"part {name!r}: the file is empty")
+            return r | dict(id=_pid(data), status=413, error=f"part {name!r}: {len(data)} bytes, over the limit of {int(self.s.max_file_mb * 2**20)} bytes (max_file_mb)")
+        if not data: return r | dict(id=_pid(data), status=400, error=f"part {name!r}: the file is empty")
         dicom = (up.filename or '').lower().endswith(('.dcm', '.dicom')) or (up.content_type or '').startswith('application/dicom')
-        path = self.tmp/(uuid.uuid4().hex + ('.dcm' if dicom else ''))
-        await asyncio.get_running_loop().run_in_executor(None, path.write_bytes, data)
+        path = str(self.tmp/(uuid.uuid4().hex + ('.dcm' if dicom else '')))
         t0 = time.perf_counter(); self.batcher.decoding += 1
-        try: x, err = await self.decoder.decode(str(path), self.s.decode_timeout_s)
-        finally:
-            self.batcher.decoding -= 1
-            if not keep: path.unlink(missing_ok=True)
+        try: x, err, r['id'] = await self.decoder.decode(data, path, self.s.decode_timeout_s)
+        finally: self.batcher.decoding -= 1
         self.metrics.decode.observe(time.perf_counter() - t0)
-        if keep: r['path'] = path
-        if err is not None: return r | dict(status=422, error=err.replace(str(path), f"part {name!r}"))
-        try: return r | dict(z=await self.batcher.logits(x), status=200)
+        if err is not None: return r | dict(status=422, error=err.replace('<upload>', f"part {name!r}"))
+        try: return r | dict(row=await self.batcher.answer(x), status=200)
         except Exception as e: return r | dict(status=500, error=f"part {name!r}: the model failed: {type(e).__name__}")
 
     async def predict(self, request, fmt:str|None=None):
@@ -236,25 +256,23 @@ class Service:
             if sr and len(parts) != 1: return 400, dict(error=f"a structured report answers one DICOM file; this request has {len(parts)} file parts"), None, None
             res = await asyncio.gather(*[self._part(k, v, keep=sr) for k, v in parts])
         finally: await form.close()
-        errors = [r.get('error') for r in res]
-        z = np.stack([r['z'] if 'z' in r else np.zeros(len(self.pred.labels['outputs']), np.float32) for r in res])
-        rows = _json_rows(self.pred.from_logits(z, errors))
-        results = [dict(part=r['part'], filename=r['filename'], id=r['id'], status=r['status']) | row for r, row in zip(res, rows)]
+        failed = [r for r in res if 'row' not in r]   # their rows: the same columns, empty, with the error
+        if failed:
+            for r, row in zip(failed, _json_rows(self.pred.from_logits(np.zeros((len(failed), len(self.pred.labels['outputs'])), np.float32), [r['error'] for r in failed]))):
+                r['row'] = row
+        results = [dict(part=r['part'], filename=r['filename'], id=r['id'], status=r['status']) | r['row'] for r in res]
         for r in res: self.metrics.files.labels(outcome='ok' if r['status'] == 200 else str(r['status'])).inc()
         ok = [r for r in res if r['status'] == 200]
         status = 200 if ok else res[0]['status']
         info = dict(files=len(res), bytes=sum(r['bytes'] for r in res), errors=len(res) - len(ok), ids=[r['id'] for r in res])
-        if sr:
-            try: return self._report(res[0], results[0], status) + (info,)
-            finally:
-                if 'path' in res[0]: res[0]['path'].unlink(missing_ok=True)
+        if sr: return self._report(res[0], results[0], status) + (info,)
         return status, dict(bundle=self.identity, results=results), None, info
 
     def _report(self, r:dict, row:dict, status:int):
         "The structured report of one answered DICOM part, or a JSON error"
         if status != 200: return status, dict(bundle=self.identity, results=[row]), None
         import pydicom
-        try: src = pydicom.dcmread(r['path'], stop_before_pixels=True)
+        try: src = pydicom.dcmread(io.BytesIO(r['data']), stop_before_pixels=True)   # a file the decoder has just read in full
         except Exception: src = None
         if src is None or 'SOPInstanceUID' not in src or 'StudyInstanceUID' not in src:
             return 406, dict(error=f"part {r['part']!r}: a structured report answers a DICOM image (with study, series and instance UIDs); this file is not one"), None
@@ -304,13 +322,17 @@ def structured_report(pred:Predictor,       # the predictor that answered
 # %% ../nbs/15a_serve.ipynb #c30c1e5d
 class _TooLarge(Exception): pass
 
+async def _send_json(send, status:int, body:dict, headers=()):
+    "A whole JSON response through an ASGI `send`"
+    b = json.dumps(body).encode()
+    await send(dict(type='http.response.start', status=status, headers=[(b'content-type', b'application/json'), (b'content-length', str(len(b)).encode()), *headers]))
+    await send(dict(type='http.response.body', body=b))
+
 class _BodyLimit:
     "ASGI middleware: a body over `max_bytes` is answered 413, from its Content-Length before it is read, or counted as it arrives"
     def __init__(self, app, max_bytes:int): self.app, self.max = app, max_bytes
     async def _refuse(self, send, n):
-        body = json.dumps(dict(error=f"the request body is {n} bytes, over the limit of {self.max} bytes (max_request_mb)")).encode()
-        await send(dict(type='http.response.start', status=413, headers=[(b'content-type', b'application/json'), (b'content-length', str(len(body)).encode())]))
-        await send(dict(type='http.response.body', body=body))
+        await _send_json(send, 413, dict(error=f"the request body is {n} bytes, over the limit of {self.max} bytes (max_request_mb)"))
     async def __call__(self, scope, receive, send):
         if scope['type'] != 'http': return await self.app(scope, receive, send)
         cl = dict(scope['headers']).get(b'content-length', b'')
@@ -331,6 +353,32 @@ class _BodyLimit:
         except _TooLarge:
             if not started: await self._refuse(send, f'more than {seen}')
 
+class _Account:
+    "ASGI middleware: the bearer token on /v1/, request metrics, an `X-Request-Id` header, and one log line per request without PHI"
+    def __init__(self, app, svc, token:str|None): self.app, self.svc, self.token = app, svc, token
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http': return await self.app(scope, receive, send)
+        path, rid, t0, status = scope['path'], uuid.uuid4().hex[:12], time.perf_counter(), 500
+        route, m = path if path in _ROUTES else 'other', self.svc.metrics
+        async def snd(msg):
+            nonlocal status
+            if msg['type'] == 'http.response.start':
+                status = msg['status']; msg = dict(msg, headers=[*msg.get('headers', []), (b'x-request-id', rid.encode())])
+            await send(msg)
+        served = scope['medimg'] = {}   # the endpoint says here what it answered: file counts, sizes, pseudonymous ids
+        m.inflight.inc()
+        try:
+            if self.token and path.startswith('/v1/') and not hmac.compare_digest(dict(scope['headers']).get(b'authorization', b''), f'Bearer {self.token}'.encode()):
+                await _send_json(snd, 401, dict(error='this service needs a bearer token (Authorization: Bearer ...)'), [(b'www-authenticate', b'Bearer')])
+            else: await self.app(scope, receive, snd)
+        finally:
+            m.inflight.dec(); dt = time.perf_counter() - t0
+            m.requests.labels(endpoint=route, status=str(status)).inc(); m.latency.labels(endpoint=route).observe(dt)
+            if route == '/v1/predict':
+                _log.info("request %s %s status=%d files=%s bytes=%s errors=%s ids=%s ms=%.1f", rid, route, status, served.get('files', 0), served.get('bytes', 0),
+                          served.get('errors', 0), ','.join(served.get('ids', [])), 1000 * dt)
+            elif route not in ('/healthz', '/metrics', '/readyz'): _log.info("request %s %s status=%d ms=%.1f", rid, route, status, 1000 * dt)
+
 # %% ../nbs/15a_serve.ipynb #f91f95c6
 _PREDICT_BODY = {'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': {
     'type': 'object', 'properties': {'file': {'type': 'array', 'items': {'type': 'string', 'format': 'binary'}}},
@@ -348,7 +396,7 @@ def create_app(bundle,                          # a bundle folder (verified here
         raise ServeError(f"serving needs the serve extra: pip install 'medimg[serve]' ({e.name} is not installed)") from None
     from medimg import __version__
     s = settings or ServeSettings()
-    pred = bundle if isinstance(bundle, Predictor) else Predictor.load(bundle, trusted_keys=s.trusted_keys)   # BundleError: nothing is served
+    pred = bundle if isinstance(bundle, Predictor) else Predictor.load(bundle, threads=s.model_threads, trusted_keys=s.trusted_keys)   # BundleError: nothing is served
     svc, token = Service(pred, s), token if token is not None else os.environ.get(TOKEN_ENV) or None
 
     @asynccontextmanager
@@ -357,34 +405,18 @@ def create_app(bundle,                          # a bundle folder (verified here
         try: yield
         finally: await svc.stop()
 
-    app = FastAPI(title='medimg inference service', version=__version__, lifespan=lifespan,
+    import inspect
+    quiet = dict(telemetry=dict(tracing=False, metrics=False, logs=False, auto_configure=False)) if 'telemetry' in inspect.signature(FastAPI).parameters else {}
+    app = FastAPI(title='medimg inference service', version=__version__, lifespan=lifespan, **quiet,   # FastAPI's OpenTelemetry never exports anything
                   description=f"Calibrated predictions of the medimg bundle {svc.identity['id']} ({svc.identity['arch']}, {pred.task}).")
     app.state.service = svc
-    app.add_middleware(_BodyLimit, max_bytes=int(s.max_request_mb * 2**20))   # added first: inside the accounting below, so its 413s are counted
-
-    @app.middleware('http')
-    async def account(request: Request, call_next):
-        path, rid, t0 = request.url.path, uuid.uuid4().hex[:12], time.perf_counter()
-        route = path if path in _ROUTES else 'other'
-        if token and path.startswith('/v1/') and not hmac.compare_digest(request.headers.get('authorization', '').encode(), f'Bearer {token}'.encode()):
-            resp = JSONResponse(dict(error='this service needs a bearer token (Authorization: Bearer ...)'), 401, headers={'WWW-Authenticate': 'Bearer'})
-        else:
-            svc.metrics.inflight.inc()
-            try: resp = await call_next(request)
-            finally: svc.metrics.inflight.dec()
-        dt = time.perf_counter() - t0
-        svc.metrics.requests.labels(endpoint=route, status=str(resp.status_code)).inc(); svc.metrics.latency.labels(endpoint=route).observe(dt)
-        resp.headers['X-Request-Id'] = rid
-        if route == '/v1/predict':
-            d = getattr(request.state, 'served', None) or {}
-            _log.info("request %s %s status=%d files=%s bytes=%s errors=%s ids=%s ms=%.1f", rid, route, resp.status_code, d.get('files', 0), d.get('bytes', 0),
-                     d.get('errors', 0), ','.join(d.get('ids', [])), 1000 * dt)
-        elif route not in ('/healthz', '/metrics', '/readyz'): _log.info("request %s %s status=%d ms=%.1f", rid, route, resp.status_code, 1000 * dt)
-        return resp
+    app.add_middleware(_BodyLimit, max_bytes=int(s.max_request_mb * 2**20))
+    app.add_middleware(_Account, svc=svc, token=token)   # added last, so outermost: the token is checked before a byte of the body is read
 
     @app.post('/v1/predict', openapi_extra=_PREDICT_BODY, summary='Calibrated probabilities and decisions for one or more image files')
     async def predict(request: Request, format: str | None = None):
-        status, body, media, request.state.served = await svc.predict(request, format)
+        status, body, media, served = await svc.predict(request, format)
+        request.scope.get('medimg', {}).update(served or {})
         return Response(body, status, media_type=media) if media else JSONResponse(body, status)
 
     @app.get('/v1/model', summary='The model: labels, task, operating point, intended use and the model card')
@@ -421,7 +453,7 @@ def serve(bundle,                          # the bundle folder
          ):
     "Verify the bundle and serve it with uvicorn until interrupted; a bundle that does not verify raises `BundleError` before any port is opened"
     s = settings or ServeSettings()
-    pred = Predictor.load(bundle, trusted_keys=s.trusted_keys)
+    pred = Predictor.load(bundle, threads=s.model_threads, trusted_keys=s.trusted_keys)
     try: import uvicorn
     except ModuleNotFoundError: raise ServeError("serving needs the serve extra: pip install 'medimg[serve]' (uvicorn is not installed)") from None
     _log_setup(log_level)

@@ -20,14 +20,16 @@ class MedimgError(Exception):
 
 # %% ../nbs/00_utils.ipynb #0d04fe44
 def sigmoid(z)->np.ndarray:
-    "The logistic function, elementwise (scipy's `expit`: no overflow for large |z|)"
-    from scipy.special import expit
-    return expit(np.asarray(z))
+    "The logistic function, elementwise, as scipy's `expit` computes it: 1 / (1 + exp(-z)), 0 where exp(-z) overflows"
+    z = np.asarray(z)
+    if not np.issubdtype(z.dtype, np.floating): z = z.astype(np.float64)
+    with np.errstate(over='ignore'): return 1 / (1 + np.exp(-z))
 
 def softmax(z, axis:int=-1)->np.ndarray:
-    "Softmax over `axis` (the class axis, last by default)"
-    from scipy.special import softmax as _sm
-    return _sm(np.asarray(z), axis=axis)
+    "Softmax over `axis` (the class axis, last by default), shifted by the maximum as scipy's `softmax` is"
+    z = np.asarray(z)
+    e = np.exp(z - np.amax(z, axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 # %% ../nbs/00_utils.ipynb #31b29a90
 def cpu_count()->int:
