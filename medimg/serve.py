@@ -223,9 +223,13 @@ class Service:
 
     async def _part(self, name:str, up, keep:bool=False)->dict:
         "Decode one file part and compute its result row: a dict with `row` (or `error` and `status`), the id and size, and the bytes if `keep`"
+        limit = self.s.max_file_mb * 2**20
+        if up.size is not None and up.size > limit:   # spooled by the multipart parser: refused without reading it into memory
+            return dict(part=name, filename=up.filename, bytes=up.size, id=None, status=413,
+                        error=f"part {name!r}: {up.size} bytes, over the limit of {int(limit)} bytes (max_file_mb)")
         data = await up.read()
         r = dict(part=name, filename=up.filename, bytes=len(data)) | (dict(data=data) if keep else {})
-        if len(data) > self.s.max_file_mb * 2**20:
+        if len(data) > limit:
             return r | dict(id=_pid(data), status=413, error=f"part {name!r}: {len(data)} bytes, over the limit of {int(self.s.max_file_mb * 2**20)} bytes (max_file_mb)")
         if not data: return r | dict(id=_pid(data), status=400, error=f"part {name!r}: the file is empty")
         dicom = (up.filename or '').lower().endswith(('.dcm', '.dicom')) or (up.content_type or '').startswith('application/dicom')
@@ -286,7 +290,7 @@ def structured_report(pred:Predictor,       # the predictor that answered
                       row:dict,             # its answer: the columns `Predictor.from_logits` gives, as a dict
                       identity:dict|None=None, # `bundle_identity(pred)` (computed when not given)
                      )->bytes:
-    "A DICOM Comprehensive SR (TID 1500, made with highdicom) of one binary or multi-label answer, referencing the source image; the file's bytes"
+    "A DICOM Comprehensive SR (TID 1500, made with highdicom) of one answer (binary, multiclass or multi-label), referencing the source image; the file's bytes"
     import highdicom as hd
     from pydicom.filewriter import dcmwrite
     from pydicom.sr.codedict import codes
@@ -376,7 +380,7 @@ class _Account:
             m.requests.labels(endpoint=route, status=str(status)).inc(); m.latency.labels(endpoint=route).observe(dt)
             if route == '/v1/predict':
                 _log.info("request %s %s status=%d files=%s bytes=%s errors=%s ids=%s ms=%.1f", rid, route, status, served.get('files', 0), served.get('bytes', 0),
-                          served.get('errors', 0), ','.join(served.get('ids', [])), 1000 * dt)
+                          served.get('errors', 0), ','.join(i or '-' for i in served.get('ids', [])), 1000 * dt)
             elif route not in ('/healthz', '/metrics', '/readyz'): _log.info("request %s %s status=%d ms=%.1f", rid, route, status, 1000 * dt)
 
 # %% ../nbs/15a_serve.ipynb #f91f95c6
