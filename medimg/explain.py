@@ -18,7 +18,7 @@ from .utils import sigmoid
 
 # %% auto #0
 __all__ = ['MIN_CAM_GRID', 'CAM_METHODS', 'BOX_COLUMNS', 'BOX_HIT_IOU', 'target_layer', 'reshape_transform', 'explain',
-           'blur_baseline', 'occlusion', 'cam_to_original', 'show_cam', 'cam_peak', 'pointing_game',
+           'blur_baseline', 'occlusion_patch', 'occlusion', 'cam_to_original', 'show_cam', 'cam_peak', 'pointing_game',
            'energy_pointing_game', 'cam_iou', 'mask_box', 'cam_box', 'box_iou', 'randomized_copy', 'deletion_curve',
            'lesion_ablation', 'localization_report', 'cam_grid']
 
@@ -112,7 +112,7 @@ def blur_baseline(x:torch.Tensor, sigma:float)->torch.Tensor:
     r = min(int(3 * sigma + 0.5), min(x.shape[-2:]) - 1)
     return TF.gaussian_blur(x, kernel_size=2 * r + 1, sigma=float(sigma))
 
-def _occlusion_patch(size:int)->int:
+def occlusion_patch(size:int)->int:
     "The default occlusion patch (and blur sigma) for a `size`-pixel input: 1/16 of the side, at least 4"
     return max(4, size // 16)
 
@@ -123,12 +123,14 @@ def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None,
              )->np.ndarray:
     "Occlusion sensitivity: the drop of the target score when a `patch` square is replaced by the baseline, per pixel, scaled to [0, 1]"
     B, _, H, W = x.shape
-    patch = patch or _occlusion_patch(H); stride = stride or max(1, patch // 2)
+    patch = patch or occlusion_patch(H); stride = stride or max(1, patch // 2)
     fill = blur_baseline(x, patch) if isinstance(baseline, str) and baseline == 'blur' else torch.full_like(x, float(baseline))
+    import copy
+    net = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)   # a channels-last copy: the same logits to float rounding, ~1.5x faster on CPU
     was_training = model.training; model.eval()
     try:
         with torch.no_grad():
-            base = model(x); ts = _targets(model, base if base.ndim == 2 else base[:, None], target)
+            base = net(x.contiguous(memory_format=torch.channels_last)); ts = _targets(model, base if base.ndim == 2 else base[:, None], target)
             score = lambda out: torch.stack([t(o) for t, o in zip(ts, out)])
             s0, heat, cnt = score(base), torch.zeros(B, H, W), torch.zeros(H, W)
             pos = [(i, j) for i in range(0, max(H - patch, 0) + 1, stride) for j in range(0, max(W - patch, 0) + 1, stride)]
@@ -137,7 +139,7 @@ def occlusion(model:torch.nn.Module, x:torch.Tensor, target=None,
                 chunk = pos[k:k + per]
                 xo = x.repeat(len(chunk), 1, 1, 1)    # position-major: copy q of image b at q * B + b
                 for q, (i, j) in enumerate(chunk): xo[q * B:(q + 1) * B, :, i:i + patch, j:j + patch] = fill[:, :, i:i + patch, j:j + patch]
-                out = model(xo)
+                out = net(xo.contiguous(memory_format=torch.channels_last))
                 for q, (i, j) in enumerate(chunk):
                     heat[:, i:i + patch, j:j + patch] += (s0 - score(out[q * B:(q + 1) * B]))[:, None, None].cpu()
                     cnt[i:i + patch, j:j + patch] += 1
@@ -296,7 +298,7 @@ def lesion_ablation(model:torch.nn.Module, x:torch.Tensor,
     if np.shape(masks) != (B, H, W): raise ValueError(f"masks are {np.shape(masks)}; expected {(B, H, W)} (one per image, on the model-input grid)")
     lesion = np.stack([binary_dilation(m, iterations=dilate) if dilate else np.asarray(m, bool) for m in masks])
     ctrl = [_control_region(m) for m in lesion]
-    fill = blur_baseline(x, sigma or _occlusion_patch(H))
+    fill = blur_baseline(x, sigma or occlusion_patch(H))
     ablate = lambda ms: torch.where(torch.as_tensor(np.stack(ms))[:, None], fill, x)
     prob = _target_prob(model, x, target)
     p_ctrl = prob(ablate([c if c is not None else np.zeros_like(m) for c, m in zip(ctrl, lesion)]))
@@ -363,7 +365,7 @@ def localization_report(run,                   # a `TrainResult`, `RunModel` or 
                              spearman_vs_random=float(spearmanr(c.ravel(), rc.ravel())[0]) if c.std() > 0 and rc.std() > 0 else float('nan'),
                              prob=a.prob, prob_lesion_removed=a.prob_lesion_removed, prob_control_removed=a.prob_control_removed))
     df = pd.DataFrame(recs)
-    patch = patch or _occlusion_patch(size); stride = stride or max(1, patch // 2)
+    patch = patch or occlusion_patch(size); stride = stride or max(1, patch // 2)
     auto = next((n for n, m in run.model.named_modules() if m is target_layer(run.model, size)), '?')
     summ = dict(method=method, layer=None if method == 'occlusion' else layer or f'auto ({auto})', split=split, images=len(df),
                 detail=f'patch {patch} px, stride {stride} px, blurred baseline' if method == 'occlusion' else

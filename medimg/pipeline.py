@@ -43,7 +43,7 @@ def explain_run(run,                        # a finished run (`TrainResult`, `Ru
                )->dict:
     "Occlusion maps of the test lesions, their localisation, sanity-check, faithfulness and ablation numbers, and a map grid, into run_dir/explain"
     import matplotlib.pyplot as plt
-    from medimg.explain import cam_grid, localization_report
+    from medimg.explain import cam_grid, localization_report, occlusion_patch
     run = load_run(run)
     out = run.run_dir/EXPLAIN_DIR; out.mkdir(exist_ok=True)
     if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid')
@@ -55,7 +55,8 @@ def explain_run(run,                        # a finished run (`TrainResult`, `Ru
         loc = loc.merge(gloc[['path', 'hit', 'energy', 'hit_random_model']], on='path', suffixes=('', '_gradcam'))
     loc.assign(path=record_run_paths(run.run_dir, loc.path)).to_csv(out/LOCALIZATION_CSV, index=False)   # no absolute path in a record
     (out/LOCALIZATION_FILE).write_text(json.dumps(summ, indent=1) + '\n')
-    fig = cam_grid(run, method='occlusion', threshold=threshold, patch=patch, stride=stride)
+    # the grid is a picture of the maps: there the patches do not overlap (16 x 16 positions at 128 px instead of 31 x 31); the numbers above use the full stride
+    fig = cam_grid(run, method='occlusion', threshold=threshold, patch=patch, stride=stride or patch or occlusion_patch(run.preprocess.size))
     fig.savefig(out/CAM_GRID_FILE, dpi=90, bbox_inches='tight'); plt.close(fig)
     return summ
 
