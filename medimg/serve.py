@@ -88,13 +88,13 @@ def _orphan_watch(parent:int, every:float=1.):
 class _DecodePool:
     "Decodes files with the bundle's preprocessing in worker processes (or threads); a broken pool is replaced, not fatal"
     def __init__(self, pre, workers:int, isolate:bool):
-        self.pre, self.workers, self.isolate, self.gen = pre, workers, isolate, 0
+        from medimg import serve   # the functions by their module's name, as a spawned worker imports them
+        self.pre, self.workers, self.isolate, self.gen, self.fn, self.init = pre, workers, isolate, 0, serve._decode_upload, serve._orphan_watch
         self.ex = self._new()
     def _new(self):
         if not self.isolate: return ThreadPoolExecutor(self.workers, thread_name_prefix='medimg-decode')
         import multiprocessing as mp
-        from medimg import serve   # the function by its module's name, as a spawned worker imports it
-        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=serve._orphan_watch, initargs=(os.getpid(),))
+        return ProcessPoolExecutor(self.workers, mp_context=mp.get_context('spawn'), initializer=self.init, initargs=(os.getpid(),))
     def warm(self):
         "Start every worker now (an 8 x 8 array through the preprocessing), so that the first request does not wait for one"
         for f in [self.ex.submit(prepare_input, self.pre, np.zeros((8, 8), np.float32)) for _ in range(self.workers)]: f.result()
@@ -104,10 +104,9 @@ class _DecodePool:
         old.shutdown(wait=False, cancel_futures=True)
     async def decode(self, data:bytes, path:str, timeout:float)->tuple:
         "(model input, None, id) or (None, why not, id): the worker writes `data` to `path` and decodes it; one retry in a fresh pool when the pool breaks under this file"
-        from medimg import serve
         for attempt in (0, 1):
             gen = self.gen
-            try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(serve._decode_upload, self.pre, data, path)), timeout)
+            try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(self.fn, self.pre, data, path)), timeout)
             except BrokenProcessPool: self._replace(gen)
             except (TimeoutError, asyncio.TimeoutError): return None, f"decoding took longer than {timeout:g} s", _pid(data)
         return None, "the decoder crashed on this file (its worker process died); the service goes on", _pid(data)
