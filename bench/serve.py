@@ -23,6 +23,18 @@ def free_port() -> int:
         s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
 
+def start_server(cmd: list, port: int) -> tuple:
+    "Start `medimg serve` (the command `cmd`, listening on `port`) and wait until /readyz answers 200; (process, seconds to ready)"
+    import httpx
+    srv, t0 = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), time.perf_counter()
+    while True:
+        try:
+            if httpx.get(f'http://127.0.0.1:{port}/readyz', timeout=1).status_code == 200: return srv, time.perf_counter() - t0
+        except httpx.TransportError: pass
+        if srv.poll() is not None: sys.exit(f"the server ended: {srv.stderr.read()[-2000:]}")
+        time.sleep(0.1)
+
+
 def tree_peak_rss_mb(pid: int) -> float:
     "Sum of VmHWM (peak resident set) over a process and its children, from /proc"
     def kids(p):
@@ -111,18 +123,10 @@ if __name__ == '__main__':
         base_p50, base_p95 = np.percentile(one, 50) * 1e3, np.percentile(one, 95) * 1e3
         del pred
         port, max_mb = free_port(), 1.0
-        srv = subprocess.Popen([sys.executable, '-m', 'medimg', 'serve', '--bundle', str(bundle), '--port', str(port), '--max-file-mb', str(max_mb),
-                                '--log-level', 'warning'], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        srv, start_s = start_server([sys.executable, '-m', 'medimg', 'serve', '--bundle', str(bundle), '--port', str(port), '--max-file-mb', str(max_mb),
+                                     '--log-level', 'warning'], port)
         url = f'http://127.0.0.1:{port}'
         import httpx
-        t0 = time.perf_counter()
-        while True:
-            try:
-                if httpx.get(f'{url}/readyz', timeout=1).status_code == 200: break
-            except httpx.TransportError: pass
-            if srv.poll() is not None: sys.exit(f"the server ended: {srv.stderr.read()[-2000:]}")
-            time.sleep(0.1)
-        start_s = time.perf_counter() - t0
         blobs = {f: Path(f).read_bytes() for f in files}
         reqs = {f: request_bytes(port, 'file', Path(f).name, b) for f, b in blobs.items()}
         good = lambda i: ('good', reqs[files[i % len(files)]], ref[files[i % len(files)]])

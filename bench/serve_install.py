@@ -7,7 +7,7 @@ Needs the package index (pip downloads what its cache lacks).
 
     python bench/serve_install.py [--bundle DIR] [--keep DIR]
 """
-import argparse, json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, signal, subprocess, sys, tempfile, time
 from pathlib import Path
 
 HEAVY = ['torch', 'torchvision', 'fastai', 'timm', 'mlflow', 'sklearn', 'matplotlib', 'albumentations']
@@ -55,15 +55,11 @@ if __name__ == '__main__':
         got = pd.read_csv(out).prob.tolist() if out.exists() else []
         predict_ok = p.returncode == 0 and len(got) == len(ref) and max(abs(x - y) for x, y in zip(got, ref)) <= 1e-6
         # medimg serve from the serving install
-        with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
-        srv = subprocess.Popen([str(exe), 'serve', '--bundle', str(bundle), '--port', str(port), '--log-level', 'warning'],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        from serve import free_port, start_server   # bench/serve.py, beside this script
+        port = free_port()
+        srv, _ = start_server([str(exe), 'serve', '--bundle', str(bundle), '--port', str(port), '--log-level', 'warning'], port)
         import httpx
         try:
-            for _ in range(600):
-                try:
-                    if httpx.get(f'http://127.0.0.1:{port}/readyz', timeout=1).status_code == 200: break
-                except httpx.TransportError: time.sleep(0.1)
             r = httpx.post(f'http://127.0.0.1:{port}/v1/predict', files=[('file', (Path(f).name, Path(f).read_bytes())) for f in files], timeout=120)
             served = [x['prob'] for x in r.json()['results']]
             serve_ok = r.status_code == 200 and max(abs(x - y) for x, y in zip(served, ref)) <= 1e-6
