@@ -283,6 +283,39 @@ def _keygen(args)->int:
     print(f"private key: {priv} (keep it secret)\npublic key : {pub}\nfingerprint: {key_fingerprint(pub)}")
     return 0
 
+# %% ../nbs/17_cli.ipynb #0f95420e
+@subcommand('robustness', 'Adversarial, corruption and out-of-distribution reports of a finished run, written to RUN/robustness',
+            args=[(('--run',), dict(required=True, metavar='DIR', help='run folder written by medimg train or medimg demo')),
+                  (('--bundle',), dict(metavar='DIR', help="bundle for the OOD report (default: RUN/bundle, exported when missing)")),
+                  (('--out',), dict(metavar='DIR', help='where to write (default: RUN/robustness)')),
+                  (('--part',), dict(action='append', choices=('adversarial', 'corruption', 'ood'), help='a report to write (repeatable; default: all three)')),
+                  (('--attack',), dict(default='pgd', choices=('fgsm', 'pgd'), help='attack method (default: pgd)')),
+                  (('--norm',), dict(default='linf', choices=('linf', 'l2'), help='perturbation norm (default: linf)')),
+                  (('--eps',), dict(type=float, nargs='+', metavar='E', help='budgets in 8-bit grey levels (default: 0 0.5 1 2 4)')),
+                  (('--steps',), dict(type=int, default=10, help='PGD iterations (default: 10)')),
+                  (('--split',), dict(default='test', help="the run's split to test (default: test)")),
+                  (('--n-boot',), dict(type=int, default=500, metavar='N', help='bootstrap resamples for the intervals (default: 500)')),
+                  (('--max-images',), dict(type=int, metavar='N', help='a regular subsample of the split (attacks cost a backward pass per step and image)'))],
+            description='Writes robustness.json, ROBUSTNESS.md and a plot per report: ROC-AUC, sensitivity and ECE against the attack budget (ART), '
+                        'against corruption severity (albumentations), and the OOD scores and input checks on files the model should not answer.')
+def _robustness(args)->int:
+    from medimg.robustness import PARTS, robustness
+    from medimg.run import ROBUSTNESS_REPORT
+    kw = dict(eps=[e / 255 for e in args.eps]) if args.eps else {}
+    r = robustness(args.run, bundle=args.bundle, dest=args.out, parts=args.part or PARTS, method=args.attack, norm=args.norm, steps=args.steps,
+                   split=args.split, n_boot=args.n_boot, max_images=args.max_images, **kw)
+    if 'adversarial' in r:
+        t = r['adversarial'].table
+        print('adversarial: ' + ', '.join(f"eps {e:g}/255 AUC {a:.3f}" for e, a in zip(t.eps_255, t.roc_auc)))
+    if 'corruption' in r: print(f"corruption : mean relative AUC drop {r['corruption'].meta['overall_mean_relative_auc_drop']:.3f} "
+                                f"(clean AUC {r['corruption'].meta['clean']['roc_auc']:.3f})")
+    if 'ood' in r:
+        o = r['ood']
+        print(f"ood        : AUROC " + ', '.join(f"{k} {v['all']:.3f}" for k, v in o['auroc'].items()) +
+              f"; non-radiograph files caught {o['ood']['caught_non_radiograph']:.1%}, test images flagged {o['in_distribution']['flagged']:.1%}")
+    print(f"report     : {r['dest']/ROBUSTNESS_REPORT}")
+    return 0
+
 # %% ../nbs/17_cli.ipynb #8ee6533e
 @subcommand('serve', 'Serve a verified bundle over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics',
             args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),

@@ -132,6 +132,8 @@ class ExportConfig:
     formats: list[str] = opt(['onnx'], choices=('onnx', 'safetensors'))  # model files in the bundle (safetensors: weights for the torch backend)
     opset: int = opt(18, low=17, high=30)  # ONNX opset (torch's exporter writes 18 or later; 17 is read as 18)
     quantize: str|None = opt(None, choices=(None, 'int8'))  # post-training quantisation of the ONNX model
+    ood: str|None = opt('mahalanobis', choices=(None, 'msp', 'energy', 'mahalanobis'))  # out-of-distribution score of the bundle (`14a_ood`); None: input checks only
+    ood_keep: float = opt(0.95, low=0.5, high=1., high_open=True)  # fraction of validation images the OOD threshold keeps
 
 # %% ../nbs/02_config.ipynb #8ac1a854
 @dataclass

@@ -18,15 +18,17 @@ from fastcore.basics import patch
 from .calibration import Calibrator
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
-                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE)
+                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
+                        OOD_FILE, OOD_ARRAYS_FILE)
+from .ood import InputProfile, OODDetector, image_info
 from .transforms import Preprocess
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BundleError', 'ExportError', 'write_checksums', 'key_fingerprint', 'keygen',
-           'sign_bundle', 'trusted_keys_from_env', 'check_signature', 'verify_bundle', 'bundle_content_problems',
-           'export_onnx', 'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor', 'prepare_input', 'expand_inputs',
-           'recalibrate']
+__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BundleError', 'ExportError', 'write_checksums', 'read_safetensors',
+           'key_fingerprint', 'keygen', 'sign_bundle', 'trusted_keys_from_env', 'check_signature', 'verify_bundle',
+           'bundle_content_problems', 'export_onnx', 'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor',
+           'prepare_input', 'expand_inputs', 'recalibrate']
 
 # %% ../nbs/15_export.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
@@ -100,6 +102,23 @@ def _safetensors_header(path:Path)->dict:
         lo, hi = v['data_offsets']
         if not 0 <= lo <= hi <= size - 8 - n: raise ValueError(f"tensor {k!r} lies outside the file")
     return h
+
+_ST_DTYPES = dict(F64=np.float64, F32=np.float32, F16=np.float16, I64=np.int64, I32=np.int32, U8=np.uint8)
+
+def read_safetensors(path)->dict[str, np.ndarray]:
+    "The arrays of a safetensors file with numpy alone (the header checked first); what the bundle's OOD arrays are read with, without torch"
+    path = Path(path)
+    h, out = _safetensors_header(path), {}
+    n = int.from_bytes(path.read_bytes()[:8], 'little')
+    with open(path, 'rb') as f:
+        for k, v in h.items():
+            if k == '__metadata__': continue
+            if v.get('dtype') not in _ST_DTYPES: raise ValueError(f"{path.name}: tensor {k!r} has the unsupported dtype {v.get('dtype')!r}")
+            lo, hi = v['data_offsets']; dt = np.dtype(_ST_DTYPES[v['dtype']]).newbyteorder('<')
+            if (hi - lo) != dt.itemsize * int(np.prod(v['shape'], dtype=np.int64)): raise ValueError(f"{path.name}: tensor {k!r} has {hi - lo} bytes for shape {v['shape']}")
+            f.seek(8 + n + lo)
+            out[k] = np.frombuffer(f.read(hi - lo), dtype=dt).reshape(v['shape']).astype(dt.newbyteorder('='))
+    return out
 
 _PARSERS = {'.json': lambda p: _strict_json(p.read_text(encoding='utf-8')), '.yaml': lambda p: __import__('yaml').safe_load(p.read_text(encoding='utf-8')),
             '.md': lambda p: p.read_bytes().decode('utf-8'), '.safetensors': _safetensors_header, '.onnx': None}
@@ -303,6 +322,13 @@ def bundle_content_problems(path)->list[str]:
             P.append(f"thresholds.json: {name} = {v!r}; an operating point lies strictly between 0 and 1")
     cf = load(CONFORMAL_FILE, required=False)
     if cf is not None and cf.get('labels') not in (None, names): P.append(f"conformal.json: labels {cf.get('labels')} are not the bundle's {names}")
+    try:
+        det, _ = _load_ood(d)
+        if det is not None and det.task != task: P.append(f"ood.json: a detector for task {det.task!r}, the bundle's is {task!r}")
+        if det is not None and det.needs_features:
+            fd = (meta.get('features') or {}).get('shape', [None, None])[-1]
+            if fd != det.means.shape[1]: P.append(f"ood.json: Mahalanobis arrays for {det.means.shape[1]} features, the model gives {fd}")
+    except Exception as e: P.append(f"ood.json: not an OOD detector and input profile ({type(e).__name__}: {' '.join(str(e).split())[:160]})")
     return P
 
 # %% ../nbs/15_export.ipynb #5360d554
@@ -311,6 +337,7 @@ def export_onnx(model,                # a torch module returning logits
                 size:int,             # input side length
                 channels:int=3,       # input channels
                 opset:int=18,         # ONNX opset (torch's exporter writes 18 or later, so 17 gives 18)
+                outputs=('logits',),  # output names: ('logits',), or ('logits', 'features') for a `WithFeatures` model
                )->Path:
     "Export `model` to one self-contained ONNX file with a dynamic batch dimension, checked by `onnx.checker`"
     import contextlib, io, onnx, torch
@@ -318,7 +345,7 @@ def export_onnx(model,                # a torch module returning logits
     x = torch.zeros(2, channels, size, size)  # batch 2: a batch of 1 would be specialised into the graph
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter('ignore')
-        prog = torch.onnx.export(model, (x,), dynamo=True, opset_version=max(opset, 18), input_names=['image'], output_names=['logits'],
+        prog = torch.onnx.export(model, (x,), dynamo=True, opset_version=max(opset, 18), input_names=['image'], output_names=list(outputs),
                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=65536)},), verbose=False)
         prog.save(str(dest), external_data=False)
     m = onnx.load(str(dest))
@@ -338,7 +365,7 @@ def onnx_max_diff(path, model, x)->float:
     "Largest absolute difference between ONNX Runtime's and eager PyTorch's logits for the batch `x`"
     import torch
     with torch.no_grad(): ref = model.eval()(x).float().numpy()
-    got = _ort_session(path).run(None, {'image': x.numpy().astype(np.float32)})[0]
+    got = _ort_session(path).run(['logits'], {'image': x.numpy().astype(np.float32)})[0]
     if got.shape != ref.shape: raise ExportError(f"{path}: ONNX output shape {got.shape} differs from PyTorch's {ref.shape}")
     return float(np.abs(got - ref).max())
 
@@ -431,7 +458,9 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
     try:
         m = run.model.eval().cpu()
-        fp32 = export_onnx(m, work/MODEL_FILE, S, C, ec.opset)
+        feats = ec.ood == 'mahalanobis'   # the Mahalanobis score needs the penultimate features as a second output
+        if feats: from medimg.models import WithFeatures
+        fp32 = export_onnx(WithFeatures(m) if feats else m, work/MODEL_FILE, S, C, ec.opset, outputs=('logits', 'features') if feats else ('logits',))
         vrows = run.manifest[run.manifest.split == 'valid']
         vpaths = vrows.path.tolist()
         x = model_inputs(pre, vpaths[:n_verify])
@@ -452,6 +481,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
         if 'safetensors' in formats:
             from safetensors.torch import save_file
             save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(work/WEIGHTS_FILE))
+        info['ood'] = _fit_ood(work, run, pre, ec.ood, ec.ood_keep)
         _write_metadata(work, run, cal, thr, ev, info, formats, cs, signer=key_fingerprint(key) if key else None)
         write_checksums(work)
         if key: sign_bundle(work, key)
@@ -471,6 +501,45 @@ def _reference(run, cal)->dict:
     y = targets(rows, run.task, run.labels)
     return dict(task=run.task, split='valid', images=len(y), prevalence=float(np.mean(np.asarray(y, np.float64))), targets=np.asarray(y).astype(int).tolist(),
                 probs=[float(v) for v in cal.predict_proba(z)])
+
+def _fit_ood(work:Path, run, pre:Preprocess, score:str|None, keep:float, max_train:int=2000)->dict:
+    "Profile the training images and fit the OOD detector with the bundle's own ONNX model (Gaussians on training features, threshold on validation); writes ood.json (and ood.safetensors)"
+    from medimg.data import targets
+    from medimg.ood import INPUT_CHECKS, MIN_OOD_VALID, OODWarning, fit_ood, input_profile
+    sess = _ort_session(work/MODEL_FILE)
+    names = [o.name for o in sess.get_outputs()]
+    def outputs(paths):
+        r = [sess.run(names, {'image': np.stack([pre(p) for p in paths[i:i + 64]])}) for i in range(0, len(paths), 64)]
+        return np.concatenate([o[0] for o in r]), (np.concatenate([o[1] for o in r]) if len(names) > 1 else None)
+    m = run.manifest
+    tr, va = m[m.split == 'train'], m[m.split == 'valid']
+    profile, det, skipped = input_profile(tr.path.tolist(), pre), None, None
+    if score and len(va) < MIN_OOD_VALID:
+        skipped = f"{len(va)} validation images are too few to set an OOD threshold (at least {MIN_OOD_VALID}); the bundle has input checks only"
+        warnings.warn(f"{run.run_dir.name}: {skipped}", OODWarning, stacklevel=3)
+    elif score:
+        zv, fv = outputs(va.path.tolist())
+        kw = {}
+        if score == 'mahalanobis':
+            if len(tr) > max_train: tr = tr.iloc[np.linspace(0, len(tr) - 1, max_train).round().astype(int)]
+            _, ft = outputs(tr.path.tolist())
+            y = None if run.task == 'multilabel' else np.asarray(targets(tr, run.task, run.labels)).astype(int)
+            kw = dict(features_train=ft, features_valid=fv, classes_train=y)
+        det = fit_ood(score, run.task, zv, keep, **kw)
+    (work/OOD_FILE).write_text(json.dumps(jsonable(dict(detector=det.to_dict() if det else None, profile=profile.to_dict(), checks=list(INPUT_CHECKS))), indent=1) + '\n')
+    if det is not None and det.needs_features:
+        from safetensors.numpy import save_file
+        save_file(dict(means=np.ascontiguousarray(det.means), precision=np.ascontiguousarray(det.precision)), str(work/OOD_ARRAYS_FILE))
+    return dict(detector=det.to_dict() if det else None, profile=profile.to_dict(), skipped=skipped)
+
+def _load_ood(d:Path)->tuple:
+    "(OODDetector or None, InputProfile or None) from a bundle's ood.json and ood.safetensors"
+    if not (d/OOD_FILE).exists(): return None, None
+    o = _strict_json((d/OOD_FILE).read_text())
+    prof = InputProfile.from_dict(o['profile']) if o.get('profile') else None
+    if not o.get('detector'): return None, prof
+    arrays = read_safetensors(d/OOD_ARRAYS_FILE) if (d/OOD_ARRAYS_FILE).exists() else None
+    return OODDetector.from_dict(o['detector'], arrays), prof
 
 def _check_thresholds(thr):
     "A threshold of 0 or 1 calls everything or nothing positive: it is a failed fit, not an operating point, and is never exported"
@@ -508,6 +577,7 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
                 input=dict(name='image', dtype='float32', shape=['batch', run.preprocess.channels, run.preprocess.size, run.preprocess.size],
                            preprocess=PREPROCESS_FILE),
                 output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),
+                features=dict(name='features', dtype='float32', shape=['batch', int(g.graph.output[1].type.tensor_type.shape.dim[1].dim_value)]) if len(g.graph.output) > 1 else None,
                 onnx_verification=info['onnx_verification'],
                 signature=dict(algorithm='Ed25519', key_fingerprint=signer, file=SIGNATURE_FILE) if signer else None,
                 exported_with={k: env['packages'].get(k) for k in ('torch', 'onnx', 'onnxruntime', 'onnxscript', 'timm')})
@@ -539,6 +609,30 @@ def _operating_point_md(task:str, thr)->list[str]:
     return ["One threshold per label on the calibrated probabilities, each chosen on the validation split:", '', md_table(rows, index=False)]
 
 # %% ../nbs/15_export.ipynb #fd3a4e19
+def _ood_md(o:dict)->list[str]:
+    "The card's out-of-distribution section from metrics.json's export.ood"
+    d, p, L = o.get('detector'), o.get('profile'), []
+    if d:
+        what = dict(msp='minus the largest calibrated-model probability (MSP)', energy='the energy of the logits',
+                    mahalanobis='the squared Mahalanobis distance of the penultimate features to the nearest training class')[d['score']]
+        f = d.get('fitted') or {}
+        L.append(f"Each prediction carries `ood_score`, {what} (higher: less like the training data), and `ood = ood_score > {d['threshold']:.6g}`. "
+                 f"The threshold keeps {d['keep']:.0%} of the validation images ({f.get('kept', float('nan')):.1%} of {f.get('images')} kept)"
+                 + (f"; the class Gaussians were fitted on {f['train_images']} training images (Ledoit-Wolf shrinkage {f['shrinkage']:.3f})" if d['score'] == 'mahalanobis' else '')
+                 + f". By construction about {1 - d['keep']:.0%} of in-distribution images are flagged too: a flag asks for a reader, it is not a diagnosis.")
+    else: L.append(f"**No out-of-distribution score is computed:** {o['skipped']}." if o.get('skipped') else
+                   "No out-of-distribution score is computed (`export.ood: null`); only the input checks below run.")
+    if p:
+        rng_ = lambda v, fmt='{:g}': f"{fmt.format(v[0])}-{fmt.format(v[1])}"
+        rows = [('format', '/'.join(p['formats'])), ('size', f"{rng_(p['width'])} x {rng_(p['height'])} px (warns under half the shortest side or over twice the longest)"),
+                ('aspect', f"width/height {rng_(p['aspect'], '{:.2f}')}"), ('colour', 'colour images present' if p['colour'] else 'grayscale only'),
+                ('bit_depth', '/'.join(map(str, p['bits'])) or 'unknown'), ('intensity', f"mean {rng_(p['mean'], '{:.3f}')}, std {rng_(p['std'], '{:.3f}')} after windowing"),
+                ('modality', '/'.join(p['modality']) or 'no tag'), ('body_part', '/'.join(p['body_part']) or 'no tag'), ('view', '/'.join(p['view']) or 'no tag')]
+        L += ['', f"Before the model, each decoded image is compared with a profile of {p['images']} training images; every failed check is named in `input_warnings` "
+              "(the reason in `input_detail`):", '', md_table(pd.DataFrame(rows, columns=['check', 'training images']), index=False)]
+    L += ['', "**Rule:** an image with `ood` true or any input warning is outside what this model was validated on; do not act on its probability without a reader's review."]
+    return L
+
 def _norm_source(config, preprocess)->str:
     "What the normalisation is, in words: whose statistics, and the numbers"
     n = preprocess.normalize
@@ -579,7 +673,8 @@ def model_card(meta:dict,              # bundle.json
          f"- architecture: `{meta['arch']}` (timm), {task} head with {len(labels['outputs'])} output(s): {', '.join(f'`{o}`' for o in labels['outputs'])}",
          f"- input: a file (DICOM, PNG, JPEG, TIFF or .npy) -> window `{preprocess.window}`, frame `{preprocess.frame if preprocess.frame is not None else 'middle'}`, "
          f"CLAHE `{preprocess.clahe or 'off'}`, resize `{preprocess.resize}` to {preprocess.size} x {preprocess.size}, {preprocess.channels} channel(s), normalise by {_norm_source(config, preprocess)}",
-         f"- tensor: `{meta['input']['name']}` float32 {' x '.join(map(str, meta['input']['shape']))}; output `{meta['output']['name']}` float32 {' x '.join(map(str, meta['output']['shape']))} (logits)",
+         f"- tensor: `{meta['input']['name']}` float32 {' x '.join(map(str, meta['input']['shape']))}; output `{meta['output']['name']}` float32 {' x '.join(map(str, meta['output']['shape']))} (logits)"
+         + (f", `{meta['features']['name']}` float32 {' x '.join(map(str, meta['features']['shape']))} (penultimate features, for the OOD score)" if meta.get('features') else ''),
          f"- calibration: `calibration.json`; operating point: `thresholds.json`; preprocessing: `preprocess.json` (spec hash {preprocess.spec_hash()})",
          f"- model files: `model.onnx`" + (", `weights.safetensors` (the same weights, for the torch backend)" if 'safetensors' in meta['formats'] else '') +
          "; every file is listed with its SHA-256 in `checksums.sha256`, and the bundle holds no pickle.", '']
@@ -601,6 +696,7 @@ def model_card(meta:dict,              # bundle.json
               "(or `'auto'`, from a batch of at least 200 images that passes the shift check) adds `prob_adjusted`. "
               f"On the evaluated data: {sh['check']['message']}.", '']
     L += [f"- **warning:** {w}" for w in (ev or {}).get('warnings', [])] + ([''] if (ev or {}).get('warnings') else [])
+    if ex.get('ood'): L += ['## Out-of-distribution inputs', ''] + _ood_md(ex['ood']) + ['']
     if loc:
         names = dict(occlusion='Occlusion sensitivity', gradcam='Grad-CAM', gradcampp='Grad-CAM++', hirescam='HiResCAM', scorecam='Score-CAM',
                      eigencam='EigenCAM', layercam='LayerCAM')
@@ -670,6 +766,7 @@ class Predictor:
         self.path, self.backend, self._run, self.preprocess, self.calibrator = path, backend, run, preprocess, calibrator
         self.thresholds, self.labels, self.meta, self.task = thresholds, labels, meta, labels['task']
         self.conformal, self.reference = None, None   # set by `load` when the bundle has them
+        self.ood, self.profile = None, None           # the OOD detector and the training images' input profile (`14a_ood`), when the bundle has them
 
     @classmethod
     def load(cls, path,                 # bundle folder written by `export_bundle`
@@ -693,7 +790,8 @@ class Predictor:
             if list(i.shape[1:]) != [pre.channels, pre.size, pre.size] or o.shape[-1] != len(labels['outputs']):
                 raise BundleError(f"{d}: the ONNX model takes {i.shape} and gives {o.shape}, but the bundle describes {pre.channels} x {pre.size} x {pre.size} "
                                   f"inputs and the outputs {labels['outputs']}")
-            run = lambda x: sess.run(None, {'image': x})[0]
+            outs = [o.name for o in sess.get_outputs()]
+            run = lambda x, features=False: (lambda r: (r[0], r[1] if features else None))(sess.run(outs if features else outs[:1], {'image': x}))
         elif backend == 'torch': run = _torch_backend(d, labels)
         else: raise ValueError(f"backend={backend!r}: use 'onnx' or 'torch'")
         p = cls(d, backend, run, pre, cal, thr, labels, meta)
@@ -702,13 +800,19 @@ class Predictor:
             from medimg.calibration import ConformalSets
             p.conformal = ConformalSets.from_dict(_strict_json((d/CONFORMAL_FILE).read_text()))
         if (d/REFERENCE_FILE).exists(): p.reference = _strict_json((d/REFERENCE_FILE).read_text())
+        p.ood, p.profile = _load_ood(d)
         return p
 
     def __repr__(self): return f"Predictor({self.path.name}: {self.meta['arch']}, {self.task} {self.labels['outputs']}, {self.meta['precision']}, backend {self.backend})"
 
     def logits(self, x:np.ndarray)->np.ndarray:
         "Model logits for a preprocessed batch B x C x H x W"
-        return np.asarray(self._run(np.ascontiguousarray(x, dtype=np.float32)), np.float32)
+        return np.asarray(self._run(np.ascontiguousarray(x, dtype=np.float32))[0], np.float32)
+
+    def outputs(self, x:np.ndarray)->tuple:
+        "(logits, penultimate features or None) for a preprocessed batch: the features when the OOD detector needs them"
+        z, f = self._run(np.ascontiguousarray(x, dtype=np.float32), self.ood is not None and self.ood.needs_features)
+        return np.asarray(z, np.float32), (None if f is None else np.asarray(f, np.float32))
 
 def _torch_backend(d:Path, labels:dict):
     "The architecture from config.yaml with the bundle's safetensors weights, as a numpy -> numpy function"
@@ -721,8 +825,13 @@ def _torch_backend(d:Path, labels:dict):
     cfg = load_config(d/CONFIG_FILE)
     m = model_from_config(cfg, labels['task'], labels['labels'], pretrained=False)
     m.load_state_dict(load_file(str(d/WEIGHTS_FILE))); m.eval()
-    def run(x):
-        with torch.inference_mode(): return m(torch.from_numpy(x)).float().numpy()
+    from medimg.models import WithFeatures
+    wf = WithFeatures(m)
+    def run(x, features=False):
+        with torch.inference_mode():
+            if not features: return m(torch.from_numpy(x)).float().numpy(), None
+            z, f = wf(torch.from_numpy(x))
+            return z.float().numpy(), f.float().numpy()
     return run
 
 # %% ../nbs/15_export.ipynb #8ae747a3
@@ -737,15 +846,21 @@ def _inputs(inputs)->tuple[list, pd.DataFrame]:
 
 def prepare_input(pre:Preprocess, # the bundle's preprocessing spec
                   item,            # a file path or an array (windowed, in [0, 1])
+                  with_info:bool=False, # also return the decoded image's `image_info` (what the input checks compare)
                  )->tuple:
-    "(model input C x H x W, None) or (None, why it failed, naming the file); a top-level function, so that worker processes can run it"
+    "(model input C x H x W, None) or (None, why it failed, naming the file), plus the info when asked; a top-level function, so that worker processes can run it"
     try:
-        x = pre(item)
+        info = None
+        if with_info:
+            img, meta = pre.read(item)
+            x, info = pre(img), image_info(img, meta)   # `pre` of the decoded array is `pre` of the file: `load` decodes with `read` too
+        else: x = pre(item)
         if not np.isfinite(x).all(): raise ValueError("the preprocessed image has NaN or infinite values")
-        return x, None
+        return (x, None, info) if with_info else (x, None)
     except Exception as e:
         msg = f"{type(e).__name__}: {e}"
-        return None, msg if not isinstance(item, (str, Path)) or str(item) in msg else f"{item}: {msg}"
+        msg = msg if not isinstance(item, (str, Path)) or str(item) in msg else f"{item}: {msg}"
+        return (None, msg, None) if with_info else (None, msg)
 
 @patch
 def _prepare(self:Predictor, item)->tuple:
@@ -763,7 +878,7 @@ class _Decoder:
         import multiprocessing as mp
         return ProcessPoolExecutor(n, mp_context=mp.get_context('spawn'))   # spawn: a fresh interpreter, no inherited ORT or BLAS threads
     def submit(self, items:list, idx)->tuple:
-        try: return self.gen, idx, [self.ex.submit(self.fn, self.pre, items[i]) for i in idx]
+        try: return self.gen, idx, [self.ex.submit(self.fn, self.pre, items[i], True) for i in idx]
         except BrokenProcessPool: return None, idx, None   # the pool died under an earlier batch: submitted again once it is replaced
     def results(self, items:list, batch:tuple)->list:
         gen, idx, futs = batch
@@ -773,9 +888,9 @@ class _Decoder:
             self.ex.shutdown(wait=False, cancel_futures=True)
             res, solo = [], self._pool(1)
             for i in idx:   # one at a time, so that the file that kills its worker is the one that gets the error
-                try: res.append(solo.submit(self.fn, self.pre, items[i]).result())
+                try: res.append(solo.submit(self.fn, self.pre, items[i], True).result())
                 except BrokenProcessPool:
-                    res.append((None, f"{items[i]}: the decoder crashed on this file (its worker process died); the other files were decoded again"))
+                    res.append((None, f"{items[i]}: the decoder crashed on this file (its worker process died); the other files were decoded again", None))
                     solo.shutdown(wait=False, cancel_futures=True); solo = self._pool(1)
             solo.shutdown()
             self.ex, self.gen = self._pool(self.workers), self.gen + 1
@@ -814,6 +929,21 @@ def _columns(self:Predictor, z:np.ndarray, ok:np.ndarray)->dict:
 
 # %% ../nbs/15_export.ipynb #de33729c
 @patch
+def _ood_columns(self:Predictor, z:np.ndarray, ok:np.ndarray, feats=None, infos=None)->dict:
+    "ood_score and ood from the bundle's detector; input_warnings (check names, '|'-joined) and input_detail from its input profile"
+    n, cols = len(z), {}
+    if self.ood is not None:
+        s = np.full(n, np.nan)
+        if ok.any(): s[ok] = self.ood.scores(z[ok], None if feats is None else feats[ok])
+        cols['ood_score'] = s
+        cols['ood'] = pd.array([bool(v > self.ood.threshold) if o else None for v, o in zip(s, ok)], dtype='boolean')
+    if self.profile is not None:
+        checks = [self.profile.check(i) if o and i is not None else None for i, o in zip(infos if infos is not None else [None] * n, ok)]
+        cols['input_warnings'] = pd.array([None if c is None else '|'.join(c) for c in checks], dtype='string')
+        cols['input_detail'] = pd.array([None if c is None else '; '.join(f"{k}: {v}" for k, v in c.items()) for c in checks], dtype='string')
+    return cols
+
+@patch
 def _sets(self:Predictor, cal:np.ndarray, ok:np.ndarray)->dict:
     "prediction_set ('a|b') and refer (the set is not one label) from the bundle's conformal sets; nothing when it has none"
     if self.conformal is None: return {}
@@ -834,7 +964,7 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
     "Calibrated probabilities and decisions, one row per input; unreadable inputs are reported in `error`, not raised"
     items, out = _inputs(inputs)
     n, k = len(items), len(self.labels['outputs'])
-    z, errors = np.zeros((n, k), np.float32), [None] * n
+    z, errors, infos, F = np.zeros((n, k), np.float32), [None] * n, [None] * n, None
     workers = workers or min(8, cpu_count())
     chunks = [range(i, min(i + bs, n)) for i in range(0, n, bs)]
     bar, stream = _Progress(n, progress), csv is not None and prevalence is None
@@ -845,18 +975,24 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
         for c, ch in enumerate(chunks):
             ahead = dec.submit(items, chunks[c + 1]) if c + 1 < len(chunks) else None   # decode the next batch while this one runs
             res = dec.results(items, pending)
-            for i, (_, e) in zip(ch, res): errors[i] = e
-            good = [(i, x) for i, (x, e) in zip(ch, res) if e is None]
+            for i, (_, e, info) in zip(ch, res): errors[i], infos[i] = e, info
+            good = [(i, x) for i, (x, e, _) in zip(ch, res) if e is None]
             if good:
-                try: z[[i for i, _ in good]] = self.logits(np.stack([x for _, x in good]))
+                idx = [i for i, _ in good]
+                try:
+                    z[idx], f = self.outputs(np.stack([x for _, x in good]))
+                    if f is not None:
+                        if F is None: F = np.zeros((n, f.shape[1]), np.float32)
+                        F[idx] = f
                 except Exception as e:
-                    for i, _ in good: errors[i] = f"model: {type(e).__name__}: {e}"
-            if stream: self._rows(out.iloc[ch.start:ch.stop], z[ch.start:ch.stop], errors[ch.start:ch.stop]).to_csv(csv, mode='a', header=c == 0, index=False)
+                    for i in idx: errors[i] = f"model: {type(e).__name__}: {e}"
+            if stream: self._rows(out.iloc[ch.start:ch.stop], z[ch.start:ch.stop], errors[ch.start:ch.stop],
+                                  None if F is None else F[ch.start:ch.stop], infos[ch.start:ch.stop]).to_csv(csv, mode='a', header=c == 0, index=False)
             pending = ahead
             bar(ch.stop, sum(e is not None for e in errors))
     finally: dec.close()
     ok = np.array([e is None for e in errors], bool)
-    for name, col in self._columns(z, ok).items(): out[name] = col
+    for name, col in (self._columns(z, ok) | self._ood_columns(z, ok, F, infos)).items(): out[name] = col
     out['error'] = pd.array(errors, dtype='string')
     out.attrs['bundle'] = dict(run_id=self.meta['run_id'], precision=self.meta['precision'], backend=self.backend)
     if prevalence is not None: self._adjust(out, ok, prevalence)
@@ -864,20 +1000,22 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
     return out
 
 @patch
-def _rows(self:Predictor, part:pd.DataFrame, z:np.ndarray, errors:list)->pd.DataFrame:
+def _rows(self:Predictor, part:pd.DataFrame, z:np.ndarray, errors:list, feats=None, infos=None)->pd.DataFrame:
     "The result rows of one batch, as `predict` returns them"
     part, ok = part.copy(), np.array([e is None for e in errors], bool)
-    for name, col in self._columns(z, ok).items(): part[name] = col
+    for name, col in (self._columns(z, ok) | self._ood_columns(z, ok, feats, infos)).items(): part[name] = col
     part['error'] = pd.array(errors, dtype='string')
     return part
 
 @patch
 def from_logits(self:Predictor, z:np.ndarray,  # logits, one row per image, as `logits` returns them
                 errors=None,                   # per row, None or why that image has no prediction (its row stays empty)
+                features=None,                 # the features `outputs` returned, when the OOD detector needs them
+                infos=None,                    # per row, the `image_info` `prepare_input(..., with_info=True)` returned (None: no input checks for that row)
                )->pd.DataFrame:
-    "The columns `predict` returns, for logits computed elsewhere: a service that batches requests itself decodes with `prepare_input`, runs `logits`, and ends here"
+    "The columns `predict` returns, for outputs computed elsewhere: a service that batches requests itself decodes with `prepare_input`, runs `outputs`, and ends here"
     z = np.asarray(z, np.float32).reshape(len(z), len(self.labels['outputs']))
-    return self._rows(pd.DataFrame(index=range(len(z))), z, [None] * len(z) if errors is None else list(errors))
+    return self._rows(pd.DataFrame(index=range(len(z))), z, [None] * len(z) if errors is None else list(errors), features, infos)
 
 # %% ../nbs/15_export.ipynb #e11a2ddf
 @patch

@@ -294,7 +294,8 @@ def read_dicom(path:str|Path,   # DICOM file (recognised by content; no extensio
                 bits_allocated=ds.get('BitsAllocated'), pixel_representation=ds.get('PixelRepresentation'),
                 pixel_spacing=_spacing(ds), rows=ds.get('Rows'), columns=ds.get('Columns'), number_of_frames=n,
                 frame=numbers[0] if idx is not None else 'all', window=win, rescale=rescale, inverted=inverted,
-                transfer_syntax=getattr(ds.file_meta.get('TransferSyntaxUID'), 'name', None))
+                transfer_syntax=getattr(ds.file_meta.get('TransferSyntaxUID'), 'name', None),
+                body_part=ds.get('BodyPartExamined'), view=ds.get('ViewPosition'))   # what the input checks of `14a_ood` compare with training
     return np.ascontiguousarray(res, dtype=np.float32), meta
 
 # %% ../nbs/03_io.ipynb #fd202cb5

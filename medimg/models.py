@@ -20,7 +20,7 @@ from .utils import IMAGENET_STATS, MedimgError
 # %% auto #0
 __all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'refuse_remote', 'adapt_small_input', 'create_model',
            'model_from_config', 'check_model_config', 'model_norm_stats', 'first_conv', 'model_splitter',
-           'model_summary']
+           'WithFeatures', 'model_summary']
 
 # %% ../nbs/07_models.ipynb #17d41765
 def n_outputs(task:str, n_labels:int)->int:
@@ -231,6 +231,17 @@ def model_splitter(model:nn.Module)->list[list]:
     head_ids = {id(p) for p in model.get_submodule(name).parameters()}
     params = list(model.parameters())
     return [[p for p in params if id(p) not in head_ids], [p for p in params if id(p) in head_ids]]
+
+# %% ../nbs/07_models.ipynb #99e23be1
+class WithFeatures(nn.Module):
+    "`model` returning (logits, penultimate features), the features being the input of timm's classifier (a medimg head included)"
+    def __init__(self, model:nn.Module):
+        super().__init__()
+        self.model = model
+    def forward(self, x):
+        m = self.model
+        f = m.forward_head(m.forward_features(x), pre_logits=True)
+        return m.get_classifier()(f), f
 
 # %% ../nbs/07_models.ipynb #a8015517
 def model_summary(model:nn.Module,                # model to describe

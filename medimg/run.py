@@ -26,9 +26,10 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'CALIBRATION_FILE', 'LOCALIZATION_FILE', 'LOCALIZATION_CSV', 'CAM_GRID_FILE', 'PREDICTIONS_TEST_FILE',
            'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
            'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE',
-           'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
-           'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint', 'unwrap_model', 'model_from_run',
-           'RunModel', 'load_run', 'model_inputs', 'predict_logits']
+           'OOD_FILE', 'OOD_ARRAYS_FILE', 'ROBUSTNESS_DIR', 'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT',
+           'CORRUPTION_PLOT', 'OOD_PLOT', 'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths',
+           'record_run_paths', 'load_run_manifest', 'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint',
+           'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -47,6 +48,9 @@ MODEL_FILE, MODEL_INT8_FILE, WEIGHTS_FILE = 'model.onnx', 'model.int8.onnx', 'we
 THRESHOLDS_FILE, LABELS_FILE, METRICS_FILE, BUNDLE_FILE = 'thresholds.json', 'labels.json', 'metrics.json', 'bundle.json'
 MODEL_CARD_FILE, CHECKSUMS_FILE = 'MODEL_CARD.md', 'checksums.sha256'
 CONFORMAL_FILE, REFERENCE_FILE, SIGNATURE_FILE = 'conformal.json', 'reference.json', 'signature.json'
+OOD_FILE, OOD_ARRAYS_FILE = 'ood.json', 'ood.safetensors'   # the out-of-distribution detector and input profile; its Mahalanobis arrays
+ROBUSTNESS_DIR, ROBUSTNESS_FILE, ROBUSTNESS_REPORT = 'robustness', 'robustness.json', 'ROBUSTNESS.md'
+ADVERSARIAL_PLOT, CORRUPTION_PLOT, OOD_PLOT = 'adversarial.png', 'corruptions.png', 'ood.png'   # in robustness/
 
 def run_path(cfg)->Path:
     "The folder `train` writes for the config `cfg`: `<output_dir>/<name>-<config hash>`"

@@ -68,13 +68,13 @@ def _card_section(card:str, title:str)->str:
 
 # %% ../nbs/15a_serve.ipynb #e9d87335
 def _decode_upload(pre, data:bytes, path:str)->tuple:
-    "In a decoder: write an upload to `path`, run `prepare_input` on it, delete it; (model input or None, error or None, pseudonymous id)"
+    "In a decoder: write an upload to `path`, run `prepare_input` on it, delete it; (model input or None, error or None, pseudonymous id, `image_info` or None)"
     p = Path(path)
     try:
         p.write_bytes(data)
-        x, err = prepare_input(pre, path)
+        x, err, info = prepare_input(pre, path, with_info=True)
     finally: p.unlink(missing_ok=True)
-    return x, None if err is None else err.replace(path, '<upload>'), _pid(data)
+    return x, None if err is None else err.replace(path, '<upload>'), _pid(data), info
 
 def _orphan_watch(parent:int, every:float=1.):
     "In a decoder process: exit as soon as the server that started it is gone (killed, or shut down before the pool), never linger"
@@ -103,13 +103,13 @@ class _DecodePool:
         old, self.ex, self.gen = self.ex, self._new(), self.gen + 1
         old.shutdown(wait=False, cancel_futures=True)
     async def decode(self, data:bytes, path:str, timeout:float)->tuple:
-        "(model input, None, id) or (None, why not, id): the worker writes `data` to `path` and decodes it; one retry in a fresh pool when the pool breaks under this file"
+        "(model input, None, id, info) or (None, why not, id, None): the worker writes `data` to `path` and decodes it; one retry in a fresh pool when the pool breaks under this file"
         for attempt in (0, 1):
             gen = self.gen
             try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(self.fn, self.pre, data, path)), timeout)
             except BrokenProcessPool: self._replace(gen)
-            except (TimeoutError, asyncio.TimeoutError): return None, f"decoding took longer than {timeout:g} s", _pid(data)
-        return None, "the decoder crashed on this file (its worker process died); the service goes on", _pid(data)
+            except (TimeoutError, asyncio.TimeoutError): return None, f"decoding took longer than {timeout:g} s", _pid(data), None
+        return None, "the decoder crashed on this file (its worker process died); the service goes on", _pid(data), None
     def close(self): self.ex.shutdown(wait=False, cancel_futures=True)
 
 # %% ../nbs/15a_serve.ipynb #6c32de8e
@@ -121,14 +121,14 @@ class _Batcher:
         self.ex = ThreadPoolExecutor(1, thread_name_prefix='medimg-model')
     def start(self):
         self.q = asyncio.Queue(); self.task = asyncio.get_running_loop().create_task(self._loop())
-    def _run(self, X:np.ndarray)->tuple:
-        "(result rows, model seconds) of a batch: `Predictor.logits`, then `Predictor.from_logits` once for the whole batch"
-        t0 = time.perf_counter(); z = self.pred.logits(X); dt = time.perf_counter() - t0
-        return _json_rows(self.pred.from_logits(z)), dt
-    async def answer(self, x:np.ndarray)->dict:
+    def _run(self, X:np.ndarray, infos:list)->tuple:
+        "(result rows, model seconds) of a batch: `Predictor.outputs`, then `Predictor.from_logits` once for the whole batch"
+        t0 = time.perf_counter(); z, f = self.pred.outputs(X); dt = time.perf_counter() - t0
+        return _json_rows(self.pred.from_logits(z, features=f, infos=infos)), dt
+    async def answer(self, x:np.ndarray, info:dict|None=None)->dict:
         "The result row of one preprocessed image (the columns of `Predictor.predict`), computed in a batch with whatever else is waiting"
         fut = asyncio.get_running_loop().create_future()
-        self.q.put_nowait((x, fut))
+        self.q.put_nowait((x, info, fut))
         return await fut
     async def _gather(self)->list:
         loop = asyncio.get_running_loop()
@@ -143,12 +143,12 @@ class _Batcher:
     async def _loop(self):
         loop = asyncio.get_running_loop()
         while True:
-            batch = [(x, f) for x, f in await self._gather() if not f.done()]   # a client that went away is not computed
+            batch = [(x, i, f) for x, i, f in await self._gather() if not f.done()]   # a client that went away is not computed
             if not batch: continue
-            try: (rows, dt), err = await loop.run_in_executor(self.ex, self._run, np.stack([x for x, _ in batch])), None
+            try: (rows, dt), err = await loop.run_in_executor(self.ex, self._run, np.stack([x for x, _, _ in batch]), [i for _, i, _ in batch]), None
             except Exception as e: rows, dt, err = None, 0., e
             if self.on_batch and err is None: self.on_batch(len(batch), dt)
-            for i, (_, f) in enumerate(batch):
+            for i, (_, _, f) in enumerate(batch):
                 if f.done(): continue
                 if err is None: f.set_result(rows[i])
                 else: f.set_exception(err)
@@ -234,11 +234,11 @@ class Service:
         dicom = (up.filename or '').lower().endswith(('.dcm', '.dicom')) or (up.content_type or '').startswith('application/dicom')
         path = str(self.tmp/(uuid.uuid4().hex + ('.dcm' if dicom else '')))
         t0 = time.perf_counter(); self.batcher.decoding += 1
-        try: x, err, r['id'] = await self.decoder.decode(data, path, self.s.decode_timeout_s)
+        try: x, err, r['id'], info = await self.decoder.decode(data, path, self.s.decode_timeout_s)
         finally: self.batcher.decoding -= 1
         self.metrics.decode.observe(time.perf_counter() - t0)
         if err is not None: return r | dict(status=422, error=err.replace('<upload>', f"part {name!r}"))
-        try: return r | dict(row=await self.batcher.answer(x), status=200)
+        try: return r | dict(row=await self.batcher.answer(x, info), status=200)
         except Exception as e: return r | dict(status=500, error=f"part {name!r}: the model failed: {type(e).__name__}")
 
     async def predict(self, request, fmt:str|None=None):

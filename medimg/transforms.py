@@ -154,9 +154,15 @@ def _norm_stats(normalize, channels:int):
 
 # %% ../nbs/04_transforms.ipynb #24423439
 @patch
+def read(self:Preprocess, src)->tuple: # a file path or an HxW(xC) array
+    "(decoded image, `read_image`'s metadata) with this spec's window, frame and decode budget; an array passes through, with None"
+    if isinstance(src, (str, Path)): return read_image(src, window=self.window, frame=self.frame, max_pixels=self.max_pixels, with_meta=True)
+    return np.asarray(src, np.float32), None
+
+@patch
 def load(self:Preprocess, src)->np.ndarray: # a file path or an HxW(xC) array
-    "Read, CLAHE and resize: float32 size x size x (the image's own channels)"
-    x = read_image(src, window=self.window, frame=self.frame, max_pixels=self.max_pixels) if isinstance(src, (str, Path)) else np.asarray(src, np.float32)
+    "Read (`read`), CLAHE and resize: float32 size x size x (the image's own channels)"
+    x = self.read(src)[0]
     if x.ndim == 2: x = x[..., None]
     if x.ndim != 3: raise ValueError(f"expected an HxW or HxWxC image, got shape {x.shape}")
     if self.clahe: x = apply_clahe(x, **self.clahe)
