@@ -8,7 +8,10 @@ against them) and, for the OOD scores, the in-distribution test images.
 Goals (robustness issue): the best OOD score's AUROC >= 0.95; >= 99% of the non-radiograph files flagged by the
 score or an input check.
 
-    python bench/robustness.py [--run DIR] [--out DIR]
+    python bench/robustness.py [--run DIR] [--out DIR] [OVERRIDE ...]
+
+OVERRIDEs are dotted config overrides of the trained run, e.g. `train.adversarial=pgd train.adv_eps=0.00392`
+for the clean-versus-robust trade-off of adversarial training (the same recipe and seed otherwise).
 """
 import argparse, json, tempfile, time, warnings
 from pathlib import Path
@@ -17,6 +20,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--run', help='a finished run folder (default: train the demo recipe)')
     ap.add_argument('--out', help='keep the run here (default: a temporary folder)')
+    ap.add_argument('overrides', nargs='*', help='dotted config overrides of the trained run')
     a = ap.parse_args()
     warnings.simplefilter('ignore')
     from medimg.config import load_config
@@ -24,7 +28,7 @@ if __name__ == '__main__':
     from medimg.training import train
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
-        run = a.run or train(load_config(overrides=[f'output_dir={a.out or d}', 'name=robust', 'train.track=false']), quiet=True)
+        run = a.run or train(load_config(overrides=[f'output_dir={a.out or d}', 'name=robust', 'train.track=false'] + a.overrides), quiet=True)
         t_train = time.perf_counter() - t0
         t0 = time.perf_counter()
         r = robustness(run)
@@ -32,7 +36,7 @@ if __name__ == '__main__':
         fg = robustness_report(run, method='fgsm')
         l2 = robustness_report(run, norm='l2', eps=(0., 0.25, 0.5, 1.))
         adv, cor, ood = r['adversarial'], r['corruption'], r['ood']
-        print(f"train {t_train:.0f} s, robustness reports {t_rob:.0f} s; test images {adv.meta['images']}")
+        print(f"overrides {a.overrides}: train {t_train:.0f} s, robustness reports {t_rob:.0f} s; test images {adv.meta['images']}")
         for name, rep in (('PGD-10 L-inf', adv), ('FGSM L-inf', fg)):
             t = rep.table
             print(f"{name}: " + ', '.join(f"eps {e:g}/255 AUC {v:.3f} (ratio to clean {v / t.roc_auc[0]:.2f}), sens {s:.2f}, ECE {c:.3f}"

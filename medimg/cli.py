@@ -377,4 +377,4 @@ def main(argv:list[str]|None=None, # arguments without the program name; default
         return 2
 
 _EXTRA_OF = {m: 'train' for m in ('torch', 'torchvision', 'fastai', 'timm', 'albumentations', 'sklearn', 'matplotlib', 'mlflow', 'accelerate')} | \
-            {m: 'export' for m in ('onnx', 'onnxscript')} | {'onnxruntime': 'infer', 'fastapi': 'serve', 'uvicorn': 'serve', 'highdicom': 'serve', 'prometheus_client': 'serve'}
+            {m: 'export' for m in ('onnx', 'onnxscript')} | {'onnxruntime': 'infer', 'fastapi': 'serve', 'uvicorn': 'serve', 'highdicom': 'serve', 'prometheus_client': 'serve', 'art': 'robust'}

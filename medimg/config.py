@@ -106,6 +106,10 @@ class TrainConfig:
     grad_accum: int = opt(1, low=1, high=4096)  # accumulate gradients over this many batches
     mixed_precision: str = opt('auto', choices=('auto', 'no', 'bf16', 'fp16'))  # 'auto': on for CUDA, off on CPU
     ema_decay: float|None = opt(None, low=0, high=1, low_open=True, high_open=True)  # EMA of weights; None: off
+    adversarial: str|None = opt(None, choices=(None, 'pgd', 'trades'))  # adversarial training (`12_training`): PGD-AT or TRADES; None: off
+    adv_eps: float = opt(2 / 255, low=0, high=1, low_open=True)  # its L-inf budget in [0, 1] image units (2/255: two 8-bit grey levels)
+    adv_steps: int = opt(3, low=1, high=100)  # its PGD iterations per batch (each costs a forward and backward pass)
+    trades_beta: float = opt(6., low=0, high=100)  # TRADES: weight of the robustness (KL) term
     patience: int|None = opt(None, low=1, high=100_000)  # early stopping patience in epochs; None: off
     monitor: str = 'auto'          # metric for best checkpoint/early stopping; 'auto': ROC-AUC (binary) or macro AUC
     deterministic: bool = False    # deterministic torch algorithms (bit-reproducible runs, slower)

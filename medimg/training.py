@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
+from torch import nn
 with warnings.catch_warnings():   # fastai's import calls torch.jit.script, which torch deprecates (FutureWarning); nothing else is silenced
     warnings.simplefilter('ignore', FutureWarning)
     from fastai.callback.core import Callback, CancelFitException
@@ -29,7 +31,8 @@ from .tracking import Tracker, flatten_params, mark_killed, tracking_uri
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'TrackEpochs',
-           'grad_accum_cb', 'EMA', 'TrainResult', 'preflight', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable',
+           'grad_accum_cb', 'EMA', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier', 'art_targets',
+           'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable',
            'EpochNumbers', 'RunSetup', 'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
@@ -198,6 +201,85 @@ class EMA(Callback):
     def _restore(self):
         if self.backup is not None: unwrap_model(self.learn.model).load_state_dict(self.backup, strict=False); self.backup = None
 
+
+# %% ../nbs/12_training.ipynb #01fdd1f4
+class TwoClassLogits(nn.Module):
+    "A one-logit binary model as the two logits (-z/2, z/2): softmax gives the sigmoid, cross-entropy the binary one (what ART's classifiers expect)"
+    def __init__(self, model:nn.Module):
+        super().__init__()
+        self.model = model
+    def forward(self, x):
+        z = self.model(x)
+        return torch.cat([-z / 2, z / 2], 1)
+
+class MultiHotBCE(nn.Module):
+    "Binary cross-entropy over multi-hot targets (ART reduces the targets of torch's own BCE losses to one index)"
+    def forward(self, z, y): return F.binary_cross_entropy_with_logits(z, y.float())
+
+def art_classifier(net:nn.Module,  # a model of [0, 1] images returning medimg logits
+                   task:str,        # 'binary', 'multiclass' or 'multilabel'
+                   shape:tuple,     # one input's shape, C x H x W
+                  )->tuple:         # (ART PyTorchClassifier, number of its classes)
+    "`net` as an ART classifier with inputs clipped to [0, 1]"
+    from art.estimators.classification import PyTorchClassifier
+    n = int(net(torch.zeros(1, *shape, device=next(net.parameters()).device)).shape[1]) if task != 'binary' else 1
+    if task == 'binary': net, loss, k = TwoClassLogits(net), nn.CrossEntropyLoss(), 2
+    elif task == 'multiclass': loss, k = nn.CrossEntropyLoss(), n
+    else: loss, k = MultiHotBCE(), n
+    dev = next(net.parameters()).device
+    return PyTorchClassifier(net, loss=loss, input_shape=tuple(shape), nb_classes=k, clip_values=(0., 1.), device_type='gpu' if dev.type == 'cuda' else 'cpu'), k
+
+def art_targets(y, task:str, k:int)->np.ndarray:
+    "Targets as ART takes them: one-hot for binary and multiclass, multi-hot floats (NaN as absent) for multi-label"
+    y = np.nan_to_num(np.asarray(y, np.float32))
+    return y.reshape(len(y), -1) if task == 'multilabel' else np.eye(k, dtype=np.float32)[y.reshape(-1).astype(int)]
+
+def _kl(z, za, task:str):
+    "Mean over images of KL(answer on clean || answer on attacked): softmax for multiclass, Bernoulli per output otherwise (summed)"
+    if task == 'multiclass': return F.kl_div(F.log_softmax(za, 1), F.softmax(z, 1), reduction='batchmean')
+    p, lq1, lq0 = torch.sigmoid(z), F.logsigmoid(za), F.logsigmoid(-za)
+    return (p * (F.logsigmoid(z) - lq1) + (1 - p) * (F.logsigmoid(-z) - lq0)).sum(1).mean()
+
+class _Normalised(nn.Module):
+    "The learner's model fed with [0, 1] images: the batch's normalisation applied inside"
+    def __init__(self, model, mean, std):
+        super().__init__()
+        self.model = model
+        self.register_buffer('mean', mean); self.register_buffer('std', std)
+    def forward(self, x): return self.model((x - self.mean) / self.std)
+
+class AdversarialTraining(Callback):
+    "Train on ART's PGD attack of each batch ('pgd', Madry et al.) or add beta x KL(clean || attacked) to the clean loss ('trades', Zhang et al.)"
+    order = 5   # after the batch is on its device and normalised, before the model
+    def __init__(self, mode:str, eps:float, steps:int, task:str, preprocess, beta:float=6.):
+        if mode not in ('pgd', 'trades'): raise ValueError(f"adversarial={mode!r}: use 'pgd' or 'trades'")
+        self.mode, self.eps, self.steps, self.task, self.pre, self.beta, self.atk, self.x_adv = mode, eps, steps, task, preprocess, beta, None, None
+    def _stats(self, x):
+        n, c = self.pre.normalize, x.shape[1]
+        m, s = (np.asarray(n['mean'], np.float32), np.asarray(n['std'], np.float32)) if n else (np.zeros(c, np.float32), np.ones(c, np.float32))
+        if len(m) != c: m, s = np.full(c, m.mean(), np.float32), np.full(c, s.mean(), np.float32)
+        return (torch.as_tensor(v, device=x.device)[None, :, None, None] for v in (m, s))
+    def before_batch(self):
+        if not self.training: return
+        from art.attacks.evasion import ProjectedGradientDescentPyTorch
+        x, y = self.xb[0], self.yb[0]
+        m, s = self._stats(x)
+        if self.atk is None:
+            net = _Normalised(unwrap_model(self.learn.model), m, s)
+            self.clf, self.k = art_classifier(net, self.task, tuple(x.shape[1:]))
+            self.atk = ProjectedGradientDescentPyTorch(self.clf, norm=np.inf, eps=self.eps, eps_step=2.5 * self.eps / self.steps, max_iter=self.steps,
+                                                       num_random_init=1, batch_size=len(x), verbose=False)
+        was = self.learn.model.training
+        x01 = (x.float() * s + m).clamp(0, 1)
+        xa = self.atk.generate(x01.detach().cpu().numpy(), y=art_targets(y.detach().cpu().numpy(), self.task, self.k))
+        self.learn.model.train(was)   # ART computes its gradients in eval mode
+        xa = ((torch.from_numpy(xa).to(x.device) - m) / s).to(x.dtype)
+        if self.mode == 'pgd': self.learn.xb = (xa,)
+        else: self.x_adv = xa
+    def after_loss(self):
+        if self.mode != 'trades' or not self.training: return
+        self.learn.loss_grad = self.loss_grad + self.beta * _kl(self.pred.float(), self.learn.model(self.x_adv).float(), self.task)
+        self.learn.loss = self.learn.loss_grad.clone()
 
 # %% ../nbs/12_training.ipynb #c6a6de6b
 @dataclass
@@ -513,6 +595,7 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
     tracker = _tracker(cfg, run_dir, rep, h, task, labels, state) if tc.track and rank == 0 else None
     runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
     all_cbs = [best, timer, runstate, EpochNumbers()] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
+    if tc.adversarial: all_cbs.append(AdversarialTraining(tc.adversarial, tc.adv_eps, tc.adv_steps, task, pre, tc.trades_beta))
     if tc.grad_accum > 1: all_cbs.append(grad_accum_cb(tc.grad_accum, cfg.data.bs))
     if world > 1: all_cbs.append(DDP(device))
     learn = Learner(dls, model, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
