@@ -791,7 +791,9 @@ class Predictor:
                 raise BundleError(f"{d}: the ONNX model takes {i.shape} and gives {o.shape}, but the bundle describes {pre.channels} x {pre.size} x {pre.size} "
                                   f"inputs and the outputs {labels['outputs']}")
             outs = [o.name for o in sess.get_outputs()]
-            run = lambda x, features=False: (lambda r: (r[0], r[1] if features else None))(sess.run(outs if features else outs[:1], {'image': x}))
+            def run(x, features=False):
+                r = sess.run(outs if features else outs[:1], {'image': x})
+                return r[0], r[1] if features else None
         elif backend == 'torch': run = _torch_backend(d, labels)
         else: raise ValueError(f"backend={backend!r}: use 'onnx' or 'torch'")
         p = cls(d, backend, run, pre, cal, thr, labels, meta)

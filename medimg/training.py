@@ -255,10 +255,9 @@ class AdversarialTraining(Callback):
         if mode not in ('pgd', 'trades'): raise ValueError(f"adversarial={mode!r}: use 'pgd' or 'trades'")
         self.mode, self.eps, self.steps, self.task, self.pre, self.beta, self.atk, self.x_adv = mode, eps, steps, task, preprocess, beta, None, None
     def _stats(self, x):
-        n, c = self.pre.normalize, x.shape[1]
-        m, s = (np.asarray(n['mean'], np.float32), np.asarray(n['std'], np.float32)) if n else (np.zeros(c, np.float32), np.ones(c, np.float32))
-        if len(m) != c: m, s = np.full(c, m.mean(), np.float32), np.full(c, s.mean(), np.float32)
-        return (torch.as_tensor(v, device=x.device)[None, :, None, None] for v in (m, s))
+        c = x.shape[1]
+        st = self.pre.norm_stats(c) or (np.zeros(c, np.float32), np.ones(c, np.float32))   # what the batch was normalised with
+        return (torch.as_tensor(v, device=x.device)[None, :, None, None] for v in st)
     def before_batch(self):
         if not self.training: return
         from art.attacks.evasion import ProjectedGradientDescentPyTorch

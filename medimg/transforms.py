@@ -152,6 +152,11 @@ def _norm_stats(normalize, channels:int):
         else: raise ValueError(f"normalisation has {len(mean)} channels but the image has {channels}")
     return mean, std
 
+@patch
+def norm_stats(self:Preprocess, channels:int|None=None)->tuple|None: # channels of the input (default: the spec's `channels`)
+    "(mean, std) per channel that `finish` normalises with, or None when it does not normalise"
+    return _norm_stats(self.normalize, channels or self.channels)
+
 # %% ../nbs/04_transforms.ipynb #24423439
 @patch
 def read(self:Preprocess, src)->tuple: # a file path or an HxW(xC) array
