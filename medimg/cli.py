@@ -314,6 +314,7 @@ def _robustness(args)->int:
         print(f"ood        : AUROC " + ', '.join(f"{k} {v['all']:.3f}" for k, v in o['auroc'].items()) +
               f"; non-radiograph files caught {o['ood']['caught_non_radiograph']:.1%}, test images flagged {o['in_distribution']['flagged']:.1%}")
     print(f"report     : {r['dest']/ROBUSTNESS_REPORT}")
+    if args.out is None: print(f"model card : export again (medimg export --run {args.run} --overwrite) to put these results in the bundle's MODEL_CARD.md")
     return 0
 
 # %% ../nbs/17_cli.ipynb #8ee6533e

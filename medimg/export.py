@@ -19,7 +19,7 @@ from .calibration import Calibrator
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
                         MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
-                        OOD_FILE, OOD_ARRAYS_FILE)
+                        OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE)
 from .ood import InputProfile, OODDetector, image_info
 from .transforms import Preprocess
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
@@ -567,7 +567,9 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
     for f in (ENVIRONMENT_FILE, DATASET_CARD_FILE):
         if (run.run_dir/f).exists(): shutil.copy2(run.run_dir/f, work/f)
     loc = run.run_dir/EXPLAIN_DIR/LOCALIZATION_FILE
-    metrics = dict(evaluation=ev, export=info, localization=json.loads(loc.read_text()) if loc.exists() else None)
+    rob = run.run_dir/ROBUSTNESS_DIR/ROBUSTNESS_FILE
+    metrics = dict(evaluation=ev, export=info, localization=json.loads(loc.read_text()) if loc.exists() else None,
+                   robustness=_robustness_digest(json.loads(rob.read_text())) if rob.exists() else None)
     dump(METRICS_FILE, metrics)
     g = onnx.load(str(work/MODEL_FILE), load_external_data=False)
     env = environment_report()
@@ -642,6 +644,38 @@ def _norm_source(config, preprocess)->str:
     return {'imagenet': f"the model's pretraining statistics (ImageNet's: {nums})", 'dataset': f"the training split's statistics ({nums})",
             'custom': f"statistics set in the config ({nums})"}.get(kind, nums)
 
+def _robustness_digest(r:dict)->dict:
+    "What the model card keeps of a run's `robustness/robustness.json` (`15b_robustness`): AUC against the attack budget, the corruptions' drops, the OOD result"
+    d = {}
+    if a := r.get('adversarial'):
+        m, t = a['meta'], a['table']
+        d['adversarial'] = dict(method=m['method'], norm=m['norm'], steps=m['steps'], images=m['images'], split=m['split'],
+                                eps=[x['eps_255' if m['norm'] == 'linf' else 'eps'] for x in t], roc_auc=[x['roc_auc'] for x in t],
+                                sensitivity=[x.get('sensitivity') for x in t])
+    if c := r.get('corruption'):
+        m = c['meta']; drop = m['mean_relative_auc_drop']
+        d['corruption'] = dict(images=m['images'], clean_roc_auc=m['clean']['roc_auc'], mean_relative_auc_drop=m['overall_mean_relative_auc_drop'],
+                               worst=dict(sorted(drop.items(), key=lambda kv: -kv[1])[:3]), corruptions=len(drop))
+    if o := r.get('ood'):
+        d['ood'] = dict(score=o['score'], auroc=o['auroc'][o['score']]['all'], files=o['ood']['files'], non_radiograph=o['ood']['non_radiograph'],
+                        caught_non_radiograph=o['ood']['caught_non_radiograph'], flagged_in_distribution=o['in_distribution']['flagged'])
+    return d
+
+def _robustness_md(d:dict)->list[str]:
+    "The card's robustness section from metrics.json's robustness digest"
+    L = ["Measured on the run's PyTorch model by `medimg robustness` (the run's `robustness/ROBUSTNESS.md` has the intervals and plots):", '']
+    if a := d.get('adversarial'):
+        unit = (lambda e: f"{e:g}/255") if a['norm'] == 'linf' else (lambda e: f"L2 {e:g}")
+        L.append(f"- adversarial, {a['method'].upper()} ({a['norm']}, {a['steps']} steps) on {a['images']} {a['split']} images, ROC-AUC: "
+                 + ', '.join(f"{v:.3f} {'clean' if e == 0 else 'at ' + unit(e)}" for e, v in zip(a['eps'], a['roc_auc'])))
+    if c := d.get('corruption'):
+        L.append(f"- acquisition corruptions ({c['corruptions']}, severities 1-5) on {c['images']} images: mean relative ROC-AUC drop {c['mean_relative_auc_drop']:.3f} "
+                 f"from {c['clean_roc_auc']:.3f}; worst " + ', '.join(f"{k} {v:.3f}" for k, v in c['worst'].items()))
+    if o := d.get('ood'):
+        L.append(f"- out-of-distribution files: `{o['score']}` AUROC {o['auroc']:.3f} on {o['files']} files; {o['caught_non_radiograph']:.1%} of the "
+                 f"{o['non_radiograph']} non-radiographs flagged by the score or an input check; {o['flagged_in_distribution']:.1%} of test images flagged")
+    return L
+
 def model_card(meta:dict,              # bundle.json
                labels:dict,            # labels.json
                metrics:dict,           # metrics.json
@@ -697,6 +731,8 @@ def model_card(meta:dict,              # bundle.json
               f"On the evaluated data: {sh['check']['message']}.", '']
     L += [f"- **warning:** {w}" for w in (ev or {}).get('warnings', [])] + ([''] if (ev or {}).get('warnings') else [])
     if ex.get('ood'): L += ['## Out-of-distribution inputs', ''] + _ood_md(ex['ood']) + ['']
+    rob = metrics.get('robustness')
+    if rob: L += ['## Robustness', ''] + _robustness_md(rob) + ['']
     if loc:
         names = dict(occlusion='Occlusion sensitivity', gradcam='Grad-CAM', gradcampp='Grad-CAM++', hirescam='HiResCAM', scorecam='Score-CAM',
                      eigencam='EigenCAM', layercam='LayerCAM')
@@ -738,6 +774,12 @@ def model_card(meta:dict,              # bundle.json
         L.append(f"- Removing the lesion barely lowers the probability ({loc['prob']:.2f} to {loc['prob_lesion_removed']:.2f}): "
                  "the model may rely on correlates of the finding rather than the finding itself.")
     if q: L.append("- This bundle holds the int8 model; its probabilities differ slightly from the fp32 model's (see Export checks).")
+    a = (rob or {}).get('adversarial')
+    if not rob: L.append("- Robustness to deliberate pixel changes, acquisition corruptions and out-of-distribution files was not measured for this model "
+                         "(`medimg robustness --run RUN`, then export again).")
+    elif a and a['norm'] == 'linf' and (small := [e for e, v in zip(a['eps'], a['roc_auc']) if 0 < e <= 1 and v < 0.5]):
+        L.append(f"- A change of {small[0]:g} grey level(s) per pixel, invisible to a reader, takes the ROC-AUC below chance: the file's integrity "
+                 "(a signed bundle, trusted DICOM transport) is part of this model's safety.")
     L += ["- Images with burned-in annotations, implants or devices, post-processing or acquisitions unlike the training data may fail silently: monitor the inputs and the positive rate.", '']
     L += ['## Environment', '', f"- exported with: " + ', '.join(f"{k} {v}" for k, v in meta['exported_with'].items() if v),
           '- training environment: `environment.json`; configuration: `config.yaml`',
