@@ -87,6 +87,34 @@ def _atomic_save(obj, path:Path):
     torch.save(obj, tmp); os.replace(tmp, path)
     return path
 
+def _snapshot(obj):
+    "`obj` with every tensor copied (to the CPU): what a background write saves, whatever the next epoch does to the live weights"
+    if isinstance(obj, torch.Tensor): return obj.detach().to('cpu', copy=True)
+    if isinstance(obj, dict): return {k: _snapshot(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return type(obj)(_snapshot(v) for v in obj)
+    return obj
+
+class _Writer:
+    "Writes checkpoints in a background thread, one at a time: the tensors are copied at once, then written while the next epoch trains"
+    def __init__(self): self.ex, self.fut = None, None
+    def save(self, obj, path:Path):
+        self.wait()   # at most one write in flight: a file is never more than one epoch behind
+        snap = _snapshot(obj)
+        if self.ex is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self.ex = ThreadPoolExecutor(1, thread_name_prefix='medimg-checkpoint')   # not a daemon: the interpreter finishes a write before it exits
+        self.fut = self.ex.submit(_atomic_save, snap, path)
+    def wait(self):
+        "Block until the write in flight is on disk; a failed write (disk full, permissions) is raised here, never lost"
+        f, self.fut = self.fut, None
+        if f is not None: f.result()
+    def close(self):
+        try: self.wait()
+        finally:
+            if self.ex is not None: self.ex.shutdown(); self.ex = None
+    def __getstate__(self): return {}   # a pickled callback (learn.export) carries no thread
+    def __setstate__(self, d): self.ex, self.fut = None, None
+
 
 # %% ../nbs/12_training.ipynb #24e6824f
 class BestCheckpoint(Callback):
@@ -96,12 +124,13 @@ class BestCheckpoint(Callback):
         self.folder, self.monitor, self.seed, self.cfg_hash, self.patience, self.rank0 = Path(folder), monitor, seed, cfg_hash, patience, rank0
         self.best, self.best_path, self.best_epoch, self.epoch_offset, self.wait, self.stop = None, None, None, 0, 0, False
         self.lower = 'loss' in monitor or monitor == 'brier'
+        self.writer = _Writer()   # last.pth, in the background
     def before_epoch(self):
         if self.stop: raise CancelFitException()  # raised here, not in after_epoch, so later callbacks finish the epoch
     def after_epoch(self):
         vals = dict(zip(self.recorder.metric_names[1:-1], self.recorder.log[1:-1]))
         v, ep = vals.get(self.monitor), self.epoch_offset + self.epoch + 1
-        if self.rank0: self.folder.mkdir(parents=True, exist_ok=True); _atomic_save(unwrap_model(self.learn.model).state_dict(), self.folder/LAST_CHECKPOINT)
+        if self.rank0: self.folder.mkdir(parents=True, exist_ok=True); self.writer.save(unwrap_model(self.learn.model).state_dict(), self.folder/LAST_CHECKPOINT)
         if v is None or (isinstance(v, float) and math.isnan(v)): return
         if self.best is None or (v < self.best if self.lower else v > self.best):
             old, self.best, self.best_epoch, self.wait = self.best_path, float(v), ep, 0
@@ -112,6 +141,7 @@ class BestCheckpoint(Callback):
         else:
             self.wait += 1
             self.stop = self.patience is not None and self.wait >= self.patience
+    def after_fit(self): self.writer.close()
     def state(self)->dict: return dict(best=self.best, best_epoch=self.best_epoch, wait=self.wait, stop=self.stop,
                                        best_name=self.best_path.name if self.best_path else None)
     def load_state(self, s:dict):
@@ -418,6 +448,7 @@ class RunState(Callback):
     def __init__(self, run_dir, best, timer, ema=None, run_id=None, rank0=True):
         self.run_dir, self.best, self.timer, self.ema, self.run_id, self.rank0 = Path(run_dir), best, timer, ema, run_id, rank0
         self.rows, self.epoch_offset, self.lr_found, self.smooth = [], 0, None, None
+        self.writer = _Writer()   # resume.pth, in the background
     def before_fit(self):
         if self.smooth is not None:  # the recorder's running train loss, as it was when the crashed run saved
             self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth; self.smooth = None
@@ -428,10 +459,11 @@ class RunState(Callback):
         if not self.rank0: return
         tmp = self.run_dir/'.history.csv.tmp'; pd.DataFrame(self.rows).to_csv(tmp, index=False); os.replace(tmp, self.run_dir/HISTORY_FILE)
         model = getattr(self.learn.model, 'module', self.learn.model)  # unwrapped from DistributedDataParallel
-        _atomic_save(dict(epoch=ep, model=model.state_dict(), opt=_plain(self.learn.opt.state_dict()), rng=_rng_state(self.dls),
-                          ema=self.ema.shadow if self.ema else None, best=self.best.state(), rows=self.rows, run_id=self.run_id,
-                          lr_found=self.lr_found, smooth=(self.recorder.smooth_loss.count, self.recorder.smooth_loss.val)),
-                     self.run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT)
+        self.writer.save(dict(epoch=ep, model=model.state_dict(), opt=_plain(self.learn.opt.state_dict()), rng=_rng_state(self.dls),
+                              ema=self.ema.shadow if self.ema else None, best=self.best.state(), rows=self.rows, run_id=self.run_id,
+                              lr_found=self.lr_found, smooth=(self.recorder.smooth_loss.count, self.recorder.smooth_loss.val)),
+                         self.run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT)
+    def after_fit(self): self.writer.close()
 
 def _num(v)->float:
     "A recorder value (tensor, numpy or python number) as a python float"
@@ -688,6 +720,9 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
         t0 = time.perf_counter()
         try: _fit(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
         except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
+            for w in (s.best.writer, s.runstate.writer):   # the checkpoints in flight reach the disk before the run folder is unlocked
+                try: w.close()
+                except Exception as e: warnings.warn(f"a checkpoint could not be written: {e}")
             if s.tracker: s.tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
             raise
         return _results(s, cfg, start, lr_found, (time.perf_counter() - t0) / 60)
