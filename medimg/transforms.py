@@ -207,7 +207,7 @@ def finish_batch(self:Preprocess, x):
     st = _norm_stats(self.normalize, x.shape[1])
     if st is not None:
         m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in st)
-        x = (x - m) / s
+        x = (x - m).div_(s)   # (x - m) / s with one pass and one allocation less: the subtraction's result is ours to divide in place
     return x.contiguous()
 
 # %% ../nbs/04_transforms.ipynb #ad5c9497
