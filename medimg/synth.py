@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/synth.html.md"""
 
 # %% ../nbs/05_synth.ipynb #1774d1a7
 from __future__ import annotations
-import datetime, hashlib, math
+import datetime, hashlib, io, math
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +177,14 @@ def _patient(i:int, seed:int, task:str, prevalence:float, n_sites:int, ipp, radi
                 sex=sex, age=age, birth_date=birth, name=f'SYNTHETIC^PATIENT{i:05d}', n_img=n_img, rng=rng)
 
 # %% ../nbs/05_synth.ipynb #8fd96fe3
+def _write_if_changed(path:Path, data:bytes):
+    "Write `data` to `path` unless the file already holds exactly these bytes; through a temporary file and a rename, so a reader never sees half a file"
+    import os
+    path = Path(path)
+    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data: return   # untouched: its mtime (and caches keyed on it) stay valid
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp.write_bytes(data); os.replace(tmp, path)
+
 def _bbox(mask:np.ndarray)->tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask)
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
@@ -193,7 +201,8 @@ def _write_patient(p:dict, dest:Path, size:int, seed:int, task:str, salt:str)->l
         stored, win = _to_stored(rng, img, site)
         image_id = f'img_{seed:03d}_{idx:07d}'
         path = dest/'images'/f'{image_id}.dcm'
-        _dicom(stored, win, site, p, dict(index=idx, study=k // 2, view=view, date=date), seed).save_as(path, enforce_file_format=True)
+        buf = io.BytesIO(); _dicom(stored, win, site, p, dict(index=idx, study=k // 2, view=view, date=date), seed).save_as(buf, enforce_file_format=True)
+        _write_if_changed(path, buf.getvalue())   # a second call (another run on the same output_dir) rewrites nothing: a concurrent run keeps reading whole files
         row = dict(path=str(path), label=_label(task, p['findings']), patient_id=pid,
                    study_id=pseudonymize(f"{p['raw_id']}/{k // 2}", salt=salt), site=f"site{p['site']}",
                    sex=p['sex'], age=p['age'], view=view, image_id=image_id, mask_path=None,
@@ -201,7 +210,7 @@ def _write_patient(p:dict, dest:Path, size:int, seed:int, task:str, salt:str)->l
         if masks:
             union = np.any(np.stack(list(masks.values())), 0)
             mp = dest/'masks'/f'{image_id}.png'
-            Image.fromarray(union.astype(np.uint8) * 255).save(mp)
+            buf = io.BytesIO(); Image.fromarray(union.astype(np.uint8) * 255).save(buf, format='PNG'); _write_if_changed(mp, buf.getvalue())
             row['mask_path'] = str(mp)
             row.update(zip(('bbox_x0', 'bbox_y0', 'bbox_x1', 'bbox_y1'), _bbox(union)))
         rows.append(row)
@@ -245,22 +254,24 @@ def _write_csvs(df, dest:Path, task:str, seed:int):
     rng = np.random.default_rng([seed, 10**6])
     m = df.copy()
     if task == 'multilabel': m['label'] = m.label.map('|'.join)
-    m.to_csv(dest/'manifest.csv', index=False)
+    _write_if_changed(dest/'manifest.csv', m.to_csv(index=False).encode())
     pos = df.label.map(lambda l: len(l) > 0 if isinstance(l, list) else l != NEGATIVE)
     lesion = {p: f'HAM_{i:07d}' for i, p in enumerate(df.patient_id.unique())}
-    pd.DataFrame(dict(lesion_id=df.patient_id.map(lesion), image_id=df.image_id,
+    ham = pd.DataFrame(dict(lesion_id=df.patient_id.map(lesion), image_id=df.image_id,
                       dx=[str(rng.choice(_HAM_DX['positive' if p else 'negative'])) for p in pos],
                       dx_type=[str(rng.choice(['histo', 'follow_up', 'consensus', 'confocal'])) for _ in pos],
                       age=df.age.astype(float), sex=df.sex.map(dict(F='female', M='male')),
                       localization=[str(rng.choice(['back', 'trunk', 'lower extremity', 'upper extremity', 'face'])) for _ in pos])
-                ).to_csv(dest/'HAM10000_metadata.csv', index=False)
+                ).to_csv(index=False).encode()
+    _write_if_changed(dest/'HAM10000_metadata.csv', ham)
     findings = df.label.map(lambda l: l if isinstance(l, list) else ([] if l == NEGATIVE else [l]))
     nih_id = {p: i + 1 for i, p in enumerate(df.patient_id.unique())}
-    pd.DataFrame({'Image Index': df.path.map(lambda p: Path(p).name),
+    nih = pd.DataFrame({'Image Index': df.path.map(lambda p: Path(p).name),
                   'Finding Labels': findings.map(lambda f: '|'.join(s.capitalize() for s in f) or 'No Finding'),
                   'Follow-up #': df.groupby('patient_id').cumcount(), 'Patient ID': df.patient_id.map(nih_id),
                   'Patient Age': df.age, 'Patient Gender': df.sex, 'View Position': df.view}
-                ).to_csv(dest/'Data_Entry_2017.csv', index=False)
+                ).to_csv(index=False).encode()
+    _write_if_changed(dest/'Data_Entry_2017.csv', nih)
 
 # %% ../nbs/05_synth.ipynb #25bb039e
 def show_synthetic(df,                  # manifest from `make_synthetic_dataset`
