@@ -13,7 +13,7 @@ score or an input check.
 
 OVERRIDEs are dotted config overrides of the trained run, e.g. `train.adversarial=pgd train.adv_eps=0.00392`.
 --tradeoff measures the clean-versus-robust trade-off of adversarial training: from the clean run's best checkpoint
-(`model.pretrained=`; the head is re-initialised), three fine-tunes of --epochs each at lr 1e-3 with the same seed:
+(`model.pretrained=`; the head is re-initialised), four fine-tunes of --epochs each at lr 1e-3 with the same seed:
 plain (the baseline: as many more epochs without attacks), PGD-AT and TRADES (beta 2 and 6) at L-inf --eps with 3
 PGD steps, each evaluated by PGD-10 at 0, 0.5, 1 and 2 grey levels, with training seconds.
 """
@@ -38,10 +38,10 @@ if __name__ == '__main__':
         run = a.run or train(load_config(overrides=[f'output_dir={a.out or d}', 'name=robust', 'train.track=false'] + a.overrides), quiet=True)
         t_train = time.perf_counter() - t0
         if a.tradeoff:
-            import json
             from medimg.calibration import load_run
+            from medimg.run import CHECKPOINTS_DIR, SUMMARY_FILE
             run = load_run(getattr(run, 'run_dir', run))
-            best = run.run_dir/'checkpoints'/json.loads((run.run_dir/'summary.json').read_text())['best_checkpoint']
+            best = run.run_dir/CHECKPOINTS_DIR/json.loads((run.run_dir/SUMMARY_FILE).read_text())['best_checkpoint']
             eps = (0., 0.5 / 255, 1 / 255, 2 / 255)
             def curve(r): return robustness_report(r, eps=eps, n_boot=200).table
             rows = [('clean run', t_train, curve(run))]

@@ -97,13 +97,16 @@ def _snapshot(obj):
 class _Writer:
     "Writes checkpoints in a background thread, one at a time: the tensors are copied at once, then written while the next epoch trains"
     def __init__(self): self.ex, self.fut = None, None
-    def save(self, obj, path:Path):
+    def save(self, obj, path:Path, then=None):   # then: called in the thread once the file is in place
         self.wait()   # at most one write in flight: a file is never more than one epoch behind
         snap = _snapshot(obj)
         if self.ex is None:
             from concurrent.futures import ThreadPoolExecutor
             self.ex = ThreadPoolExecutor(1, thread_name_prefix='medimg-checkpoint')   # not a daemon: the interpreter finishes a write before it exits
-        self.fut = self.ex.submit(_atomic_save, snap, path)
+        def job():
+            _atomic_save(snap, path)
+            if then: then()
+        self.fut = self.ex.submit(job)
     def wait(self):
         "Block until the write in flight is on disk; a failed write (disk full, permissions) is raised here, never lost"
         f, self.fut = self.fut, None
@@ -124,7 +127,7 @@ class BestCheckpoint(Callback):
         self.folder, self.monitor, self.seed, self.cfg_hash, self.patience, self.rank0 = Path(folder), monitor, seed, cfg_hash, patience, rank0
         self.best, self.best_path, self.best_epoch, self.epoch_offset, self.wait, self.stop = None, None, None, 0, 0, False
         self.lower = 'loss' in monitor or monitor == 'brier'
-        self.writer = _Writer()   # last.pth, in the background
+        self.writer, self.stale = _Writer(), []   # last.pth, in the background; replaced best checkpoints not yet deleted
     def before_epoch(self):
         if self.stop: raise CancelFitException()  # raised here, not in after_epoch, so later callbacks finish the epoch
     def after_epoch(self):
@@ -137,11 +140,20 @@ class BestCheckpoint(Callback):
             self.best_path = self.folder/checkpoint_name(ep, float(v), self.seed, self.cfg_hash, monitor=self.monitor)
             if self.rank0:
                 _atomic_save(unwrap_model(self.learn.model).state_dict(), self.best_path)
-                if old is not None and old != self.best_path and old.exists(): old.unlink()
+                if old is not None and old != self.best_path: self.stale.append(old)   # deleted once no resume state on disk names it
         else:
             self.wait += 1
             self.stop = self.patience is not None and self.wait >= self.patience
-    def after_fit(self): self.writer.close()
+    def after_fit(self):
+        self.writer.close()
+        self.drop(self.take_stale())   # with a RunState, it has taken them already
+    def take_stale(self)->list:
+        "The replaced best checkpoints, handed over (to be deleted after the resume state that no longer names them is written)"
+        s, self.stale = self.stale, []
+        return s
+    @staticmethod
+    def drop(files):
+        for f in files: Path(f).unlink(missing_ok=True)
     def state(self)->dict: return dict(best=self.best, best_epoch=self.best_epoch, wait=self.wait, stop=self.stop,
                                        best_name=self.best_path.name if self.best_path else None)
     def load_state(self, s:dict):
@@ -459,10 +471,11 @@ class RunState(Callback):
         if not self.rank0: return
         tmp = self.run_dir/'.history.csv.tmp'; pd.DataFrame(self.rows).to_csv(tmp, index=False); os.replace(tmp, self.run_dir/HISTORY_FILE)
         model = getattr(self.learn.model, 'module', self.learn.model)  # unwrapped from DistributedDataParallel
+        stale = self.best.take_stale()   # the best checkpoints this state no longer names: deleted once it is on disk
         self.writer.save(dict(epoch=ep, model=model.state_dict(), opt=_plain(self.learn.opt.state_dict()), rng=_rng_state(self.dls),
                               ema=self.ema.shadow if self.ema else None, best=self.best.state(), rows=self.rows, run_id=self.run_id,
                               lr_found=self.lr_found, smooth=(self.recorder.smooth_loss.count, self.recorder.smooth_loss.val)),
-                         self.run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT)
+                         self.run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT, then=lambda: BestCheckpoint.drop(stale))
     def after_fit(self): self.writer.close()
 
 def _num(v)->float:
