@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .io import ImageReadError, dicom_age_years, dicom_headers, pseudonymize, read_image, sniff_format
-from .utils import MedimgError, cpu_count
+from .utils import MedimgError, atomic_write, cpu_count
 
 
 # %% auto #0
@@ -806,7 +806,7 @@ class ImageDataset:
         f = self.cache_dir/(hashlib.sha1(f'{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest() + '.npy')
         if f.exists(): return np.load(f)
         x = self.preprocess.load(p)
-        tmpf = f.with_suffix(f'.{os.getpid()}.tmp.npy'); np.save(tmpf, x); os.replace(tmpf, f)
+        atomic_write(f, lambda fh: np.save(fh, x))
         return x
     def __getitem__(self, i):
         "(`load` output, augmented, as C x H x W; target): `Preprocess.finish_batch` completes it per batch"

@@ -15,6 +15,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from .io import pseudonymize
+from .utils import atomic_write
 
 # %% auto #0
 __all__ = ['SITES', 'FINDINGS', 'NEGATIVE', 'TASK_LABELS', 'make_synthetic_dataset', 'show_synthetic']
@@ -179,11 +180,9 @@ def _patient(i:int, seed:int, task:str, prevalence:float, n_sites:int, ipp, radi
 # %% ../nbs/05_synth.ipynb #8fd96fe3
 def _write_if_changed(path:Path, data:bytes):
     "Write `data` to `path` unless the file already holds exactly these bytes; through a temporary file and a rename, so a reader never sees half a file"
-    import os
     path = Path(path)
     if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data: return   # untouched: its mtime (and caches keyed on it) stay valid
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_bytes(data); os.replace(tmp, path)
+    atomic_write(path, lambda f: f.write(data))
 
 def _bbox(mask:np.ndarray)->tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask)

@@ -28,6 +28,7 @@ from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATAS
                         LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
                         SUMMARY_FILE, TRAINING_CURVES_PLOT, RunLock, load_checkpoint, load_run_manifest, run_path, unwrap_model, write_run_manifest)
 from .tracking import Tracker, flatten_params, mark_killed, tracking_uri
+from .utils import atomic_write
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'TrackEpochs',
@@ -83,9 +84,8 @@ def clinical_metrics(task:str, labels:list, threshold:float=0.5, keys=None)->lis
 # %% ../nbs/12_training.ipynb #cc09dfe3
 def _atomic_save(obj, path:Path):
     "`torch.save` to a temporary file, then rename: a process killed mid-write never leaves a truncated checkpoint"
-    path = Path(path); tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    torch.save(obj, tmp); os.replace(tmp, path)
-    return path
+    atomic_write(path, lambda f: torch.save(obj, f))
+    return Path(path)
 
 def _snapshot(obj):
     "`obj` with every tensor copied (to the CPU): what a background write saves, whatever the next epoch does to the live weights"
@@ -469,7 +469,7 @@ class RunState(Callback):
         names, vals = self.recorder.metric_names[1:-1], self.recorder.log[1:-1]
         self.rows.append(dict(epoch=ep, **{k: _num(v) for k, v in zip(names, vals)}, seconds=round(self.timer.seconds[-1], 3)))
         if not self.rank0: return
-        tmp = self.run_dir/'.history.csv.tmp'; pd.DataFrame(self.rows).to_csv(tmp, index=False); os.replace(tmp, self.run_dir/HISTORY_FILE)
+        atomic_write(self.run_dir/HISTORY_FILE, lambda f: f.write(pd.DataFrame(self.rows).to_csv(index=False).encode()))
         model = getattr(self.learn.model, 'module', self.learn.model)  # unwrapped from DistributedDataParallel
         stale = self.best.take_stale()   # the best checkpoints this state no longer names: deleted once it is on disk
         self.writer.save(dict(epoch=ep, model=model.state_dict(), opt=_plain(self.learn.opt.state_dict()), rng=_rng_state(self.dls),

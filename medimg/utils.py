@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['THREAD_VARS', 'IMAGENET_STATS', 'MedimgError', 'sigmoid', 'softmax', 'cpu_count', 'limit_threads', 'jsonable',
-           'md_table']
+           'md_table', 'atomic_write']
 
 # %% ../nbs/00_utils.ipynb #78c263dd
 class MedimgError(Exception):
@@ -72,3 +72,17 @@ def md_table(df,                # a pandas DataFrame
     rows = [[str(c) for c in d.columns]] + [[cell(v) for v in r] for r in d.itertuples(index=False)]
     line = lambda r: '| ' + ' | '.join(r) + ' |'
     return '\n'.join([line(rows[0]), '|' + '---|' * len(rows[0])] + [line(r) for r in rows[1:]])
+
+# %% ../nbs/00_utils.ipynb #f76921b8
+def atomic_write(path,   # the file to (re)write
+                 write,  # called with an open binary file to fill (`torch.save`, `np.save` and `bytes` writers all take one)
+                )->str:
+    "Write `path` through a temporary file in its folder and a rename: a reader or a crash never sees it half-written"
+    tmp = f"{os.path.join(os.path.dirname(os.fspath(path)), '.' + os.path.basename(os.fspath(path)))}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, 'wb') as f: write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp): os.remove(tmp)
+        raise
+    return os.fspath(path)
