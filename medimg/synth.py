@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from .io import pseudonymize
-from .utils import atomic_write
+from .utils import write_if_changed
 
 # %% auto #0
 __all__ = ['SITES', 'FINDINGS', 'NEGATIVE', 'TASK_LABELS', 'make_synthetic_dataset', 'show_synthetic']
@@ -178,12 +178,6 @@ def _patient(i:int, seed:int, task:str, prevalence:float, n_sites:int, ipp, radi
                 sex=sex, age=age, birth_date=birth, name=f'SYNTHETIC^PATIENT{i:05d}', n_img=n_img, rng=rng)
 
 # %% ../nbs/05_synth.ipynb #8fd96fe3
-def _write_if_changed(path:Path, data:bytes):
-    "Write `data` to `path` unless the file already holds exactly these bytes; through a temporary file and a rename, so a reader never sees half a file"
-    path = Path(path)
-    if path.exists() and path.stat().st_size == len(data) and path.read_bytes() == data: return   # untouched: its mtime (and caches keyed on it) stay valid
-    atomic_write(path, lambda f: f.write(data))
-
 def _bbox(mask:np.ndarray)->tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask)
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
@@ -201,7 +195,7 @@ def _write_patient(p:dict, dest:Path, size:int, seed:int, task:str, salt:str)->l
         image_id = f'img_{seed:03d}_{idx:07d}'
         path = dest/'images'/f'{image_id}.dcm'
         buf = io.BytesIO(); _dicom(stored, win, site, p, dict(index=idx, study=k // 2, view=view, date=date), seed).save_as(buf, enforce_file_format=True)
-        _write_if_changed(path, buf.getvalue())   # a second call (another run on the same output_dir) rewrites nothing: a concurrent run keeps reading whole files
+        write_if_changed(path, buf.getvalue())   # a second call (another run on the same output_dir) rewrites nothing: a concurrent run keeps reading whole files
         row = dict(path=str(path), label=_label(task, p['findings']), patient_id=pid,
                    study_id=pseudonymize(f"{p['raw_id']}/{k // 2}", salt=salt), site=f"site{p['site']}",
                    sex=p['sex'], age=p['age'], view=view, image_id=image_id, mask_path=None,
@@ -209,7 +203,7 @@ def _write_patient(p:dict, dest:Path, size:int, seed:int, task:str, salt:str)->l
         if masks:
             union = np.any(np.stack(list(masks.values())), 0)
             mp = dest/'masks'/f'{image_id}.png'
-            buf = io.BytesIO(); Image.fromarray(union.astype(np.uint8) * 255).save(buf, format='PNG'); _write_if_changed(mp, buf.getvalue())
+            buf = io.BytesIO(); Image.fromarray(union.astype(np.uint8) * 255).save(buf, format='PNG'); write_if_changed(mp, buf.getvalue())
             row['mask_path'] = str(mp)
             row.update(zip(('bbox_x0', 'bbox_y0', 'bbox_x1', 'bbox_y1'), _bbox(union)))
         rows.append(row)
@@ -253,7 +247,7 @@ def _write_csvs(df, dest:Path, task:str, seed:int):
     rng = np.random.default_rng([seed, 10**6])
     m = df.copy()
     if task == 'multilabel': m['label'] = m.label.map('|'.join)
-    _write_if_changed(dest/'manifest.csv', m.to_csv(index=False).encode())
+    write_if_changed(dest/'manifest.csv', m.to_csv(index=False).encode())
     pos = df.label.map(lambda l: len(l) > 0 if isinstance(l, list) else l != NEGATIVE)
     lesion = {p: f'HAM_{i:07d}' for i, p in enumerate(df.patient_id.unique())}
     ham = pd.DataFrame(dict(lesion_id=df.patient_id.map(lesion), image_id=df.image_id,
@@ -262,7 +256,7 @@ def _write_csvs(df, dest:Path, task:str, seed:int):
                       age=df.age.astype(float), sex=df.sex.map(dict(F='female', M='male')),
                       localization=[str(rng.choice(['back', 'trunk', 'lower extremity', 'upper extremity', 'face'])) for _ in pos])
                 ).to_csv(index=False).encode()
-    _write_if_changed(dest/'HAM10000_metadata.csv', ham)
+    write_if_changed(dest/'HAM10000_metadata.csv', ham)
     findings = df.label.map(lambda l: l if isinstance(l, list) else ([] if l == NEGATIVE else [l]))
     nih_id = {p: i + 1 for i, p in enumerate(df.patient_id.unique())}
     nih = pd.DataFrame({'Image Index': df.path.map(lambda p: Path(p).name),
@@ -270,7 +264,7 @@ def _write_csvs(df, dest:Path, task:str, seed:int):
                   'Follow-up #': df.groupby('patient_id').cumcount(), 'Patient ID': df.patient_id.map(nih_id),
                   'Patient Age': df.age, 'Patient Gender': df.sex, 'View Position': df.view}
                 ).to_csv(index=False).encode()
-    _write_if_changed(dest/'Data_Entry_2017.csv', nih)
+    write_if_changed(dest/'Data_Entry_2017.csv', nih)
 
 # %% ../nbs/05_synth.ipynb #25bb039e
 def show_synthetic(df,                  # manifest from `make_synthetic_dataset`

@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['THREAD_VARS', 'IMAGENET_STATS', 'MedimgError', 'sigmoid', 'softmax', 'cpu_count', 'limit_threads', 'jsonable',
-           'md_table', 'atomic_write']
+           'md_table', 'atomic_write', 'write_if_changed']
 
 # %% ../nbs/00_utils.ipynb #78c263dd
 class MedimgError(Exception):
@@ -86,3 +86,14 @@ def atomic_write(path,   # the file to (re)write
         if os.path.exists(tmp): os.remove(tmp)
         raise
     return os.fspath(path)
+
+# %% ../nbs/00_utils.ipynb #85966e38
+def write_if_changed(path,         # the file to (re)write
+                     data:bytes,   # its whole content
+                    )->bool:       # whether the file was written
+    "Write `data` to `path` unless the file already holds exactly these bytes; through `atomic_write`, so a reader never sees half a file"
+    if os.path.exists(path) and os.path.getsize(path) == len(data):
+        with open(path, 'rb') as f:
+            if f.read() == data: return False   # untouched: its mtime (and caches keyed on it) stay valid
+    atomic_write(path, lambda f: f.write(data))
+    return True
