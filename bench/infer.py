@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from medimg.calibration import load_run
-from medimg.export import Predictor, _ort_session, export_bundle
+from medimg.export import Predictor, ort_session, export_bundle
 
 
 def timeit(f, reps:int, warmup:int=3)->np.ndarray:
@@ -53,7 +53,7 @@ if __name__ == '__main__':
         pre, model = run.preprocess, run.model.eval()
         X = np.stack([pre(p) for p in paths]).astype(np.float32)
         x1, x32 = X[:1], X[:32]
-        s32, s8 = _ort_session(fp32/'model.onnx'), _ort_session(int8/'model.onnx')
+        s32, s8 = ort_session(fp32/'model.onnx'), ort_session(int8/'model.onnx')
         ep = torch.export.export(model, (torch.from_numpy(x32),), dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=4096)},)).module()
         ts = torch.jit.trace(model, torch.from_numpy(x32)); ts = torch.jit.freeze(ts.eval())
         def torch_fn(m):

@@ -27,8 +27,8 @@ from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BundleError', 'ExportError', 'write_checksums', 'read_safetensors',
            'key_fingerprint', 'keygen', 'sign_bundle', 'trusted_keys_from_env', 'check_signature', 'verify_bundle',
-           'bundle_content_problems', 'export_onnx', 'onnx_max_diff', 'export_bundle', 'model_card', 'Predictor',
-           'prepare_input', 'expand_inputs', 'recalibrate']
+           'bundle_content_problems', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle', 'model_card',
+           'Predictor', 'prepare_input', 'expand_inputs', 'recalibrate']
 
 # %% ../nbs/15_export.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
@@ -352,7 +352,8 @@ def export_onnx(model,                # a torch module returning logits
     onnx.checker.check_model(m, full_check=True)
     return Path(dest)
 
-def _ort_session(path, threads:int|None=None):
+def ort_session(path, threads:int|None=None):
+    "An ONNX Runtime CPU session on `path` with `threads` intra-op threads (default: the machine's cores), quiet, with idle threads sleeping"
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads or cpu_count()
@@ -365,7 +366,7 @@ def onnx_max_diff(path, model, x)->float:
     "Largest absolute difference between ONNX Runtime's and eager PyTorch's logits for the batch `x`"
     import torch
     with torch.no_grad(): ref = model.eval()(x).float().numpy()
-    got = _ort_session(path).run(['logits'], {'image': x.numpy().astype(np.float32)})[0]
+    got = ort_session(path).run(['logits'], {'image': x.numpy().astype(np.float32)})[0]
     if got.shape != ref.shape: raise ExportError(f"{path}: ONNX output shape {got.shape} differs from PyTorch's {ref.shape}")
     return float(np.abs(got - ref).max())
 
@@ -471,7 +472,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
             from medimg.data import targets
             q = _quantize_int8(fp32, work/MODEL_INT8_FILE, pre, run.manifest[run.manifest.split == 'train'].path.tolist())
             X = np.stack([pre(p) for p in vpaths]); y = targets(vrows, run.task, run.labels)
-            z32, z8 = (np.concatenate([_ort_session(f).run(None, {'image': X[i:i + 64]})[0] for i in range(0, len(X), 64)]) for f in (fp32, q))
+            z32, z8 = (np.concatenate([ort_session(f).run(None, {'image': X[i:i + 64]})[0] for i in range(0, len(X), 64)]) for f in (fp32, q))
             before, after = _auc_ece(run.task, y, cal.predict_proba(z32)), _auc_ece(run.task, y, cal.predict_proba(z8))
             info.update(precision='int8', quantization=dict(method='onnxruntime static, QDQ, per-channel int8 weights, uint8 activations (MinMax on 64 training images)',
                                                             split='valid', images=len(X), fp32=before, int8=after,
@@ -506,7 +507,7 @@ def _fit_ood(work:Path, run, pre:Preprocess, score:str|None, keep:float, max_tra
     "Profile the training images and fit the OOD detector with the bundle's own ONNX model (Gaussians on training features, threshold on validation); writes ood.json (and ood.safetensors)"
     from medimg.data import targets
     from medimg.ood import INPUT_CHECKS, MIN_OOD_VALID, OODWarning, fit_ood, input_profile
-    sess = _ort_session(work/MODEL_FILE)
+    sess = ort_session(work/MODEL_FILE)
     names = [o.name for o in sess.get_outputs()]
     def outputs(paths):
         r = [sess.run(names, {'image': np.stack([pre(p) for p in paths[i:i + 64]])}) for i in range(0, len(paths), 64)]
@@ -827,7 +828,7 @@ class Predictor:
         thr = _strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
         labels = _strict_json((d/LABELS_FILE).read_text())
         if backend == 'onnx':
-            sess = _ort_session(d/MODEL_FILE, threads)
+            sess = ort_session(d/MODEL_FILE, threads)
             i, o = sess.get_inputs()[0], sess.get_outputs()[0]
             if list(i.shape[1:]) != [pre.channels, pre.size, pre.size] or o.shape[-1] != len(labels['outputs']):
                 raise BundleError(f"{d}: the ONNX model takes {i.shape} and gives {o.shape}, but the bundle describes {pre.channels} x {pre.size} x {pre.size} "
