@@ -115,12 +115,28 @@ def _print_run(res):
             args=[(('--out',), dict(default='runs', metavar='DIR', help='output folder (default: runs)')),
                   (('--fast',), dict(action='store_true', help='a tiny run (40 patients, 64 px, 3 epochs) to check the installation')),
                   (('--resume',), dict(action='store_true', help='continue an interrupted demo: training from its last epoch, later steps only where their outputs are missing or stale')),
+                  (('--task',), dict(default='classification', choices=('classification', 'segmentation'), help='classification (default: synthetic chest DICOMs) or segmentation (synthetic spheroid microscopy)')),
                   (('--quiet',), dict(action='store_true', help='no progress bars'))],
-            description='Synthetic DICOM dataset -> patient split and leakage report -> resnet18 -> clinical metrics, plots and a run folder.')
+            description='Synthetic DICOM dataset -> patient split and leakage report -> resnet18 -> clinical metrics, plots and a run folder. '
+                        'With --task segmentation: synthetic spheroid TIFFs -> plate split -> U-Net on patches -> whole-image Dice -> bundle -> review page.')
 def _demo(args)->int:
+    if args.task == 'segmentation':
+        if args.resume: raise MedimgError('--resume applies to the classification demo; the segmentation demo reruns in minutes')
+        from medimg.seg_pipeline import seg_demo
+        d = seg_demo(args.out, fast=args.fast, quiet=args.quiet)
+        _print_seg(d.training); print(f"bundle     : {d.bundle}\nreview page: {d.bundle.parent/'pool'/'review.html'} ({int(d.review.flagged.sum())} of {len(d.review)} flagged)")
+        print('seconds    : ' + ', '.join(f'{k} {v:.0f}' for k, v in d.seconds.items()))
+        return 0
     from medimg.pipeline import demo
     _print_run(demo(args.out, fast=args.fast, quiet=args.quiet, resume=args.resume))
     return 0
+
+def _print_seg(res):
+    "What a segmentation run printed: whole-image validation scores and where the run is"
+    m, lab = res.metrics, res.labels[-1]
+    print(f"validation : {res.history.shape[0]} epochs; whole images: Dice {m['dice']:.3f}, IoU {m[f'iou_{lab}']:.3f}, HD95 {m[f'hd95_{lab}']:.1f} px; "
+          f"objects found {m['obj_tp']} of {m['obj_n_true']}, {m['obj_fp']} spurious")
+    print(f"run folder : {res.run_dir}")
 
 @subcommand('train', 'Train from a config file with dotted overrides',
             args=[(('--config',), dict(metavar='PATH', help='YAML or JSON experiment config (default: built-in defaults)')),
@@ -142,6 +158,58 @@ def _train(args)->int:
         if (res.manifest.split == 'test').any(): ev = evaluate(res); ev.save(res.run_dir/EVALUATION_DIR)
         else: print("no test split: not evaluated (run `medimg evaluate --run RUN --data CSV` on external data)", file=sys.stderr)
     _print_run(SimpleNamespace(training=res, evaluation=ev))
+    return 0
+
+# %% ../nbs/17_cli.ipynb #d0d6218c
+@subcommand('segment', 'Segment images with a segmentation bundle: masks, probability maps, overlays, a summary and a review page ranked by uncertainty',
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='a bundle written by export_seg_bundle (or medimg seg-train --export)')),
+                  (('inputs',), dict(nargs='+', metavar='IMAGES', help='image files, folders (searched recursively) or CSVs with a path column')),
+                  (('--out',), dict(required=True, metavar='DIR', help='where masks/, probs/, overlays/, segmentation.csv and review.html go')),
+                  (('--flag',), dict(type=int, default=5, metavar='N', help='flag the N most uncertain images for correction (default 5)')),
+                  (('--tile-batch',), dict(type=int, metavar='N', help="windows per forward pass (default: the bundle's); bounds memory")),
+                  (('--threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: all cores)'))])
+def _segment(args)->int:
+    from medimg.export import expand_inputs
+    from medimg.seg_bundle import SegPredictor, review_page, segment_folder
+    sp = SegPredictor(args.bundle, threads=args.threads, tile_batch=args.tile_batch)
+    paths = list(expand_inputs(args.inputs).path)
+    res = segment_folder(sp, paths, args.out)
+    q = review_page(res, args.out, n_flag=args.flag)
+    bad = res[res.error.notna()] if 'error' in res else res.iloc[:0]
+    print(f"segmented  : {len(q)} of {len(res)} images; foreground {q.foreground.mean():.1%} on average, {int(q.objects.sum())} objects" if len(q) else f"segmented  : 0 of {len(res)} images")
+    for _, r in bad.iterrows(): print(f"not segmented: {r.path}: {r.error}")
+    print(f"review page: {Path(args.out)/'review.html'} ({int(q.flagged.sum()) if len(q) else 0} flagged); table: {Path(args.out)/'segmentation.csv'}")
+    return 0 if len(q) else 2
+
+@subcommand('seg-train', 'Train a segmentation model from a manifest of images and masks (path, mask, patient_id columns), optionally exporting its bundle',
+            args=[(('--manifest',), dict(required=True, metavar='CSV', help="images and masks; a 'split' column is kept, else plates/patients are split 75/25")),
+                  (('--labels',), dict(default='background,foreground', metavar='NAMES', help='label table, background first, comma-separated (default: background,foreground)')),
+                  (('--out',), dict(required=True, metavar='DIR', help='run folder')),
+                  (('--scale',), dict(type=float, default=1.0, help='resample images and masks by this factor (default 1)')),
+                  (('--export',), dict(metavar='DIR', help='also write the bundle here')),
+                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='SegConfig fields, e.g. epochs=20 patch=256 encoder=resnet34'))])
+def _seg_train(args)->int:
+    import pandas as pd
+    from dataclasses import fields
+    from medimg.seg_training import SegConfig, seg_split, train_segmentation
+    from medimg.segmentation import SegPreprocess
+    types = {f.name: f.type for f in fields(SegConfig)}
+    kw = {}
+    for o in args.overrides or []:
+        k, _, v = o.partition('=')
+        if k not in types: raise MedimgError(f"unknown SegConfig field {k!r}; known: {', '.join(types)}")
+        kw[k] = yaml.safe_load(v)
+    df = pd.read_csv(args.manifest)
+    df['path'] = [p if Path(p).is_absolute() else str(Path(args.manifest).parent/p) for p in df.path]
+    df['mask'] = [m if not isinstance(m, str) or Path(m).is_absolute() else str(Path(args.manifest).parent/m) for m in df['mask']]
+    if 'split' not in df.columns: df = seg_split(df)
+    try: cfg = SegConfig(**kw)
+    except (TypeError, ValueError) as e: raise MedimgError(str(e)) from None
+    res = train_segmentation(df, args.labels.split(','), args.out, cfg, SegPreprocess(scale=args.scale))
+    _print_seg(res)
+    if args.export:
+        from medimg.seg_bundle import export_seg_bundle
+        print(f"bundle     : {export_seg_bundle(res, args.export)}")
     return 0
 
 # %% ../nbs/17_cli.ipynb #3e6e7f40
@@ -378,4 +446,4 @@ def main(argv:list[str]|None=None, # arguments without the program name; default
         return 2
 
 _EXTRA_OF = {m: 'train' for m in ('torch', 'torchvision', 'fastai', 'timm', 'albumentations', 'sklearn', 'matplotlib', 'mlflow', 'accelerate')} | \
-            {m: 'export' for m in ('onnx', 'onnxscript')} | {'onnxruntime': 'infer', 'fastapi': 'serve', 'uvicorn': 'serve', 'highdicom': 'serve', 'prometheus_client': 'serve', 'art': 'robust'}
+            {m: 'export' for m in ('onnx', 'onnxscript')} | {m: 'seg' for m in ('segmentation_models_pytorch', 'monai', 'scipy', 'tifffile')} | {'onnxruntime': 'infer', 'fastapi': 'serve', 'uvicorn': 'serve', 'highdicom': 'serve', 'prometheus_client': 'serve', 'art': 'robust'}
