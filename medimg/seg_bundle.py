@@ -120,6 +120,7 @@ class SegPrediction:
     probs: np.ndarray     # K x H x W float32 (K = 1: foreground probability)
     mask: np.ndarray      # H x W uint8 label indices
     summary: dict         # path, shape, foreground fraction, object count and areas, mean entropy, seconds
+    image: np.ndarray|None = None  # the image as the spec loaded it (at its scale), for overlays without decoding the file again
 
 def _entropy(p:np.ndarray)->float:
     "Mean per-pixel predictive entropy in bits (the uncertainty a review queue ranks by)"
@@ -154,7 +155,7 @@ class SegPredictor:
         s = dict(path=str(src) if isinstance(src, (str, Path)) else None, height=h0, width=w0, foreground=float((m > 0).mean()),
                  objects=n, area_median=float(np.median(areas)) if n else 0., area_max=int(max(areas)) if n else 0,
                  entropy=_entropy(p), seconds=time.perf_counter() - t0, error=None)
-        return SegPrediction(p.astype(np.float32), m, s)
+        return SegPrediction(p.astype(np.float32), m, s, x)
 
 def _components(m:np.ndarray)->tuple[int, list]:
     from scipy.ndimage import label
@@ -223,7 +224,7 @@ def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle
             rows.append(dict(path=str(p), error=f"{type(e).__name__}: {e}"[:300])); continue
         Image.fromarray(r.mask).save(out/'masks'/f'{stem}.png')
         if save_probs: Image.fromarray(r.probs[-1].astype(np.float32), mode='F').save(out/'probs'/f'{stem}.tif')
-        (out/'overlays'/f'{stem}.png').write_bytes(_overlay(pred.pre.load(p), pred.pre.resize_mask(r.mask) if pred.pre.scale != 1 else r.mask))
+        (out/'overlays'/f'{stem}.png').write_bytes(_overlay(r.image, pred.pre.resize_mask(r.mask) if pred.pre.scale != 1 else r.mask))
         extra = {}
         if sniff_format(p) == 'dicom':   # back to the PACS as a DICOM SEG in the image's study
             (out/'seg').mkdir(exist_ok=True)
