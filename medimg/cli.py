@@ -167,11 +167,12 @@ def _train(args)->int:
                   (('--out',), dict(required=True, metavar='DIR', help='where masks/, probs/, overlays/, segmentation.csv and review.html go')),
                   (('--flag',), dict(type=int, default=5, metavar='N', help='flag the N most uncertain images for correction (default 5)')),
                   (('--tile-batch',), dict(type=int, metavar='N', help="windows per forward pass (default: the bundle's); bounds memory")),
-                  (('--threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: all cores)'))])
+                  (('--threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: all cores)')),
+                  (('--trusted-key',), dict(action='append', metavar='PUB', help='load the bundle only if signed by this public key (repeatable; default $MEDIMG_TRUSTED_KEYS)'))])
 def _segment(args)->int:
     from medimg.export import expand_inputs
     from medimg.seg_bundle import SegPredictor, review_page, segment_folder
-    sp = SegPredictor(args.bundle, threads=args.threads, tile_batch=args.tile_batch)
+    sp = SegPredictor(args.bundle, threads=args.threads, tile_batch=args.tile_batch, trusted_keys=args.trusted_key)
     paths = list(expand_inputs(args.inputs).path)
     res = segment_folder(sp, paths, args.out)
     q = review_page(res, args.out, n_flag=args.flag)
@@ -187,6 +188,7 @@ def _segment(args)->int:
                   (('--out',), dict(required=True, metavar='DIR', help='run folder')),
                   (('--scale',), dict(type=float, default=1.0, help='resample images and masks by this factor (default 1)')),
                   (('--export',), dict(metavar='DIR', help='also write the bundle here')),
+                  (('--sign-key',), dict(metavar='KEY', help='sign the exported bundle with this Ed25519 private key (medimg keygen)')),
                   (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='SegConfig fields, e.g. epochs=20 patch=256 encoder=resnet34'))])
 def _seg_train(args)->int:
     import pandas as pd
@@ -209,7 +211,7 @@ def _seg_train(args)->int:
     _print_seg(res)
     if args.export:
         from medimg.seg_bundle import export_seg_bundle
-        print(f"bundle     : {export_seg_bundle(res, args.export)}")
+        print(f"bundle     : {export_seg_bundle(res, args.export, sign_key=args.sign_key)}{' (signed)' if args.sign_key else ''}")
     return 0
 
 # %% ../nbs/17_cli.ipynb #3e6e7f40

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .export import BundleError, ExportError, export_onnx, onnx_max_diff, ort_session, verify_bundle, write_checksums
+from .export import BundleError, ExportError, export_onnx, onnx_max_diff, ort_session, sign_bundle, verify_bundle, write_checksums
 from .io import ImageReadError
 from .run import (BUNDLE_FILE, CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
@@ -46,6 +46,7 @@ def export_seg_bundle(run,                    # a `SegResult` or a run folder wr
                       dest,                   # bundle folder (created; must not exist)
                       sample=None,            # an image to check whole-image parity on (default: the first validation image)
                       tol:float=1e-4,         # largest allowed probability difference between ONNX and PyTorch
+                      sign_key=None,          # an Ed25519 private key (file or PEM) to sign the bundle with (`keygen`), or None
                      )->Path:
     "Write a segmentation bundle (ONNX over one window, the spec, labels, tiling settings, metrics, card, checksums), proven equal to the trained model on a whole image"
     import torch
@@ -78,6 +79,7 @@ def export_seg_bundle(run,                    # a `SegResult` or a run folder wr
         (dest/name).write_text(json.dumps(jsonable(obj), indent=2))
     (dest/MODEL_CARD_FILE).write_text(seg_model_card(meta, labels_d, summary, pre))
     write_checksums(dest)
+    if sign_key is not None: sign_bundle(dest, sign_key)
     return dest
 
 def _onnx_predictor(sess, n_labels:int):
