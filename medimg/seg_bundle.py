@@ -18,6 +18,7 @@ from .io import ImageReadError
 from .run import (BUNDLE_FILE, CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
 from .segmentation import SegPreprocess, match_objects, probs_to_mask, remove_small_objects, sliding_window
+from .serve import STUDY_TYPE2
 from .utils import MedimgError, cpu_count, jsonable, md_table
 
 SEG_BUNDLE_FORMAT = 1
@@ -179,8 +180,6 @@ def _overlay(x:np.ndarray, m:np.ndarray, side:int=384)->bytes:
     buf = io.BytesIO(); Image.fromarray(rgb).save(buf, format='PNG'); return buf.getvalue()
 
 # %% ../nbs/15c_seg_bundle.ipynb #73b83907
-_STUDY_ATTRS = ('PatientName', 'PatientID', 'PatientBirthDate', 'PatientSex', 'StudyDate', 'StudyTime', 'StudyID', 'AccessionNumber', 'ReferringPhysicianName')
-
 def dicom_seg(source,              # the source image's pydicom Dataset (or its path)
               mask:np.ndarray,     # H x W label indices at the source's resolution
               labels:list,         # label table (segment k is labels[k])
@@ -194,7 +193,7 @@ def dicom_seg(source,              # the source image's pydicom Dataset (or its 
     from medimg import __version__
     ds = pydicom.dcmread(source) if isinstance(source, (str, Path)) else copy.deepcopy(source)
     if mask.shape != (ds.Rows, ds.Columns): raise ValueError(f"mask is {mask.shape[0]} x {mask.shape[1]} but the source image is {ds.Rows} x {ds.Columns}")
-    for kw in _STUDY_ATTRS:   # highdicom copies the study's attributes; Type 2 ones the source lacks go in empty, as DICOM allows
+    for kw in STUDY_TYPE2:   # highdicom copies the study's attributes; Type 2 ones the source lacks go in empty, as DICOM allows
         if kw not in ds: setattr(ds, kw, '')
     algo = hd.AlgorithmIdentificationSequence(name=model[:64], version=str(__version__), family=codes.DCM.ArtificialIntelligence)
     desc = [hd.seg.SegmentDescription(segment_number=k, segment_label=l, segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
