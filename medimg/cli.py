@@ -184,30 +184,32 @@ def _segment(args)->int:
 
 @subcommand('seg-train', 'Train a segmentation model from a manifest of images and masks (path, mask, patient_id columns), optionally exporting its bundle',
             args=[(('--manifest',), dict(required=True, metavar='CSV', help="images and masks; a 'split' column is kept, else plates/patients are split 75/25")),
-                  (('--labels',), dict(default='background,foreground', metavar='NAMES', help='label table, background first, comma-separated (default: background,foreground)')),
+                  (('--labels',), dict(metavar='NAMES', help="label table, background first, comma-separated (default: the --config file's, else background,foreground)")),
+                  (('--config',), dict(metavar='YAML', help="SegConfig fields (a run folder's config.yaml reruns that recipe); KEY=VALUE overrides go on top")),
+                  (('--resume',), dict(action='store_true', help="continue the run in --out from its last finished epoch (after a crash or a kill)")),
                   (('--out',), dict(required=True, metavar='DIR', help='run folder')),
-                  (('--scale',), dict(type=float, default=1.0, help='resample images and masks by this factor (default 1)')),
+                  (('--scale',), dict(type=float, help="resample images and masks by this factor (default: the spec beside --config's file, else 1)")),
                   (('--export',), dict(metavar='DIR', help='also write the bundle here')),
                   (('--sign-key',), dict(metavar='KEY', help='sign the exported bundle with this Ed25519 private key (medimg keygen)')),
-                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='SegConfig fields, e.g. epochs=20 patch=256 encoder=resnet34'))])
+                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='SegConfig fields, e.g. epochs=20 patch=256 encoder=resnet34'))],
+            description='Under torchrun (torchrun --nproc_per_node=N -m medimg seg-train ...) it trains one process per device; rank 0 writes and reports.')
 def _seg_train(args)->int:
     import pandas as pd
-    from dataclasses import fields
     from medimg.seg_training import SegConfig, seg_split, train_segmentation
     from medimg.segmentation import SegPreprocess
-    types = {f.name: f.type for f in fields(SegConfig)}
-    kw = {}
-    for o in args.overrides or []:
-        k, _, v = o.partition('=')
-        if k not in types: raise MedimgError(f"unknown SegConfig field {k!r}; known: {', '.join(types)}")
-        kw[k] = yaml.safe_load(v)
+    from medimg.training import dist_info
+    try: cfg = SegConfig.load(args.config, args.overrides or [])
+    except (TypeError, ValueError, OSError) as e: raise MedimgError(str(e)) from None
+    labels = args.labels.split(',') if args.labels else ((yaml.safe_load(Path(args.config).read_text()) or {}).get('labels') if args.config else None) or ['background', 'foreground']
     df = pd.read_csv(args.manifest)
     df['path'] = [p if Path(p).is_absolute() else str(Path(args.manifest).parent/p) for p in df.path]
     df['mask'] = [m if not isinstance(m, str) or Path(m).is_absolute() else str(Path(args.manifest).parent/m) for m in df['mask']]
-    if 'split' not in df.columns: df = seg_split(df)
-    try: cfg = SegConfig(**kw)
-    except (TypeError, ValueError) as e: raise MedimgError(str(e)) from None
-    res = train_segmentation(df, args.labels.split(','), args.out, cfg, SegPreprocess(scale=args.scale))
+    if 'split' not in df.columns: df = seg_split(df, seed=cfg.seed)
+    spec = Path(args.config).parent/'preprocess.json' if args.config else None   # a run folder's recipe: its spec too
+    pre = SegPreprocess.from_dict(json.loads(spec.read_text())) if args.scale is None and spec and spec.exists() else SegPreprocess(scale=args.scale or 1.0)
+    try: res = train_segmentation(df, labels, args.out, cfg, pre, resume='auto' if args.resume else False)
+    except ValueError as e: raise MedimgError(str(e)) from None
+    if dist_info()[0]: return 0   # under torchrun: rank 0 reports and exports
     _print_seg(res)
     if args.export:
         from medimg.seg_bundle import export_seg_bundle

@@ -19,11 +19,12 @@ from fastai.learner import Metric
 from torch import nn
 
 from .data import check_leakage
-from .run import CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, HISTORY_FILE, MANIFEST_FILE, PREPROCESS_FILE, SPLIT_REPORT_FILE, SUMMARY_FILE, write_run_manifest
+from .run import (CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, HISTORY_FILE, MANIFEST_FILE, PREPROCESS_FILE, SPLIT_REPORT_FILE, SUMMARY_FILE, RunLock,
+                        load_checkpoint, write_run_manifest)
 from .segmentation import (SegPreprocess, check_masks, dice_iou, min_object_area, probs_to_mask, read_mask, remove_small_objects, seg_metrics,
                                  sliding_window)
-from .tracking import Tracker, flatten_params
-from .training import EMA, BestCheckpoint, EpochTimer, TrackEpochs
+from .tracking import Tracker, flatten_params, mark_killed
+from .training import DDP, EMA, BestCheckpoint, EpochTimer, RunState, TrackEpochs, dist_info, fit_schedule, init_distributed, resume_state
 from .utils import atomic_write, jsonable
 
 # %% auto #0
@@ -163,7 +164,7 @@ class DiceScore(Metric):
     def __init__(self, labels:list): self.labels, self.vals = list(labels), []
     def reset(self): self.vals = []
     def accumulate(self, learn):
-        pred = learn.loss_func.decodes(learn.pred.detach()).cpu().numpy(); y = learn.y.cpu().numpy()
+        pred = learn.loss_func.decodes(learn.to_detach(learn.pred)).numpy(); y = learn.to_detach(learn.y).numpy()   # gathered from all ranks under DDP
         for p, t in zip(pred, y): self.vals.append(np.nanmean(d) if not np.isnan(d := dice_iou(p, t, len(self.labels))[0]).all() else np.nan)
     @property
     def value(self):
@@ -185,8 +186,8 @@ class SegScore(Metric):
         if self.first: self.shared.preds, self.shared.targs, self.shared.scores = [], [], None
     def accumulate(self, learn):
         if not self.first: return
-        self.shared.preds += list(learn.loss_func.decodes(learn.pred.detach()).cpu().numpy().astype(np.uint8))
-        self.shared.targs += list(learn.y.cpu().numpy().astype(np.uint8))
+        self.shared.preds += list(learn.loss_func.decodes(learn.to_detach(learn.pred)).numpy().astype(np.uint8))
+        self.shared.targs += list(learn.to_detach(learn.y).numpy().astype(np.uint8))
     @property
     def value(self):
         if self.shared.scores is None:
@@ -203,8 +204,9 @@ def seg_valid_metrics(labels:list)->list:
 
 # %% ../nbs/12a_seg_training.ipynb #b2102f8c
 class NewPatches(Callback):
-    "Draw new training patches every epoch (validation patches stay fixed)"
-    def before_epoch(self): self.dls.train.dataset.epoch = self.epoch
+    "Draw new training patches every epoch (validation patches stay fixed); a resumed run draws those of its global epoch"
+    def __init__(self): self.epoch_offset = 0   # set by `fit_schedule` when a run continues part-way
+    def before_epoch(self): self.dls.train.dataset.epoch = self.epoch_offset + self.epoch
 
 @dataclass
 class SegConfig:
@@ -232,6 +234,34 @@ class SegConfig:
         if not (self.min_area in ('auto', None) or (isinstance(self.min_area, int) and self.min_area >= 1)):
             raise ValueError(f"min_area must be 'auto', None or a positive int, got {self.min_area!r}")
         if self.patch < 32 or self.patch % 32: raise ValueError(f"patch must be a multiple of 32 (the encoder's stride), got {self.patch}")
+        for k in ('depth', 'per_image', 'epochs', 'bs', 'tile_batch', 'seed'):
+            v = getattr(self, k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == 'seed' else 1): raise ValueError(f"{k} must be a positive int, got {v!r}")
+        for k, lo, hi in (('lr', 0, 10), ('fg_ratio', 0, 1), ('overlap', 0, 0.95)):
+            v = getattr(self, k)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi or (k == 'lr' and v == 0): raise ValueError(f"{k} must be a number in {'(' if k == 'lr' else '['}{lo}, {hi}], got {v!r}")
+        if self.ema is not None and not (isinstance(self.ema, float) and 0 < self.ema < 1): raise ValueError(f"ema must be None or a decay in (0, 1), got {self.ema!r}")
+    @classmethod
+    def load(cls, path=None, overrides=()):
+        "A `SegConfig` from a YAML file (its `segmentation` section, as a run folder's config.yaml holds it, or the fields at top level), with `KEY=VALUE` overrides on top"
+        d, src = {}, {}
+        if path is not None:
+            y = yaml.safe_load(Path(path).read_text()) or {}
+            if not isinstance(y, dict): raise ValueError(f"{path}: not a mapping of SegConfig fields")
+            y = y.get('segmentation', {k: v for k, v in y.items() if k not in ('task', 'labels')})
+            d, src = dict(y), dict.fromkeys(y, str(path))
+        for o in overrides:
+            k, sep, v = o.partition('=')
+            if not sep: raise ValueError(f"override {o!r} is not KEY=VALUE")
+            k = k.removeprefix('segmentation.'); d[k], src[k] = yaml.safe_load(v), 'the overrides'
+        for k in ('lr', 'fg_ratio', 'overlap', 'ema'):   # YAML 1.1 reads 3e-3 (no dot) as a string
+            if isinstance(d.get(k), str):
+                try: d[k] = float(d[k])
+                except ValueError: pass
+        known = [f.name for f in dataclasses.fields(cls)]
+        if bad := [k for k in d if k not in known]: raise ValueError(f"unknown SegConfig field {bad[0]!r} in {src[bad[0]]}; known: {', '.join(known)}")
+        try: return cls(**d)
+        except ValueError as e: raise ValueError(f"{path}: {e}" if path is not None else str(e)) from None
     def to_dict(self)->dict: return dataclasses.asdict(self)
     def hash(self)->str: return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
@@ -294,6 +324,21 @@ def _load_pairs(df, pre, labels):
     ms = [pre.resize_mask(read_mask(m, labels, pre.max_pixels)) for m in df['mask']]
     return ims, ms
 
+def _same_run(run_dir:Path, cfg, labels, pre):
+    "Refuse to continue a run folder written for another recipe: its config.yaml and preprocess.json must be this run's"
+    bad = [f for f, want in ((CONFIG_FILE, dict(task='segmentation', labels=list(labels), segmentation=cfg.to_dict())), (PREPROCESS_FILE, pre.to_dict()))
+           if not (run_dir/f).exists() or (yaml.safe_load if f == CONFIG_FILE else json.loads)((run_dir/f).read_text()) != want]
+    if bad: raise ValueError(f"cannot resume {run_dir}: its {' and '.join(bad)} {'was' if len(bad) == 1 else 'were'} written for another SegConfig, label table or spec; "
+                             "resume with the same ones, or train into another folder")
+
+def _write_run(run_dir:Path, df, rep, labels, cfg, pre):
+    (run_dir/CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
+    (run_dir/CONFIG_FILE).write_text(yaml.safe_dump(dict(task='segmentation', labels=list(labels), segmentation=cfg.to_dict()), sort_keys=False))
+    (run_dir/PREPROCESS_FILE).write_text(json.dumps(pre.to_dict(), indent=2))
+    write_run_manifest(df, run_dir/MANIFEST_FILE)
+    (run_dir/SPLIT_REPORT_FILE).write_text(json.dumps(jsonable(dict(masks=rep, counts=df.split.value_counts().to_dict())), indent=2))
+    (run_dir/DATASET_CARD_FILE).write_text(seg_dataset_card(df, rep, labels))
+
 def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, patient_id (plate) and split (train/valid) columns
                        labels:list,              # label table, background first
                        out_dir,                  # run folder (created)
@@ -301,60 +346,79 @@ def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, pat
                        pre:SegPreprocess|None=None,
                        track:bool=True,          # log params, epochs and the final metrics to MLflow in out_dir's parent
                        leakage:bool=True,        # refuse groups and identical images shared across splits (`check_leakage`)
+                       resume:bool|str|Path=False,  # 'auto': continue from the run's last finished epoch if there is one; True: must; or a resume.pth path
+                       cbs:list|None=None,       # extra fastai callbacks
                       )->SegResult:
-    "Train a segmentation model on patches, keep the best checkpoint by validation Dice, and score whole validation images by tiled prediction"
+    "Train a segmentation model on patches, keep the best checkpoint by validation Dice, and score whole validation images by tiled prediction (under `torchrun`, one process per device)"
+    import sys
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
     from fastai.optimizer import Adam
     from fastai.torch_core import set_seed
-    import fastai.callback.schedule   # noqa: F401  (Learner.fit_one_cycle)
+    from medimg.config import TrainConfig
     cfg, pre, t0 = cfg or SegConfig(), pre or SegPreprocess(), time.time()
+    rank, world = dist_info()
     if 'split' not in df.columns: raise ValueError("the manifest has no 'split' column; run seg_split (or patient_split) first")
     df, rep = check_masks(df, labels, max_pixels=pre.max_pixels)
     tr, va = df[df.split == 'train'], df[df.split == 'valid']
     if not len(tr) or not len(va): raise ValueError(f"need train and valid rows; have {df.split.value_counts().to_dict()}")
     if leakage: check_leakage(df, study=None)
-    run_dir = Path(out_dir); (run_dir/CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
-    set_seed(cfg.seed)   # python, numpy and torch: fastai's DataLoader shuffles with a generator drawn from python's `random`
-    (run_dir/CONFIG_FILE).write_text(yaml.safe_dump(dict(task='segmentation', labels=list(labels), segmentation=cfg.to_dict()), sort_keys=False))
-    (run_dir/PREPROCESS_FILE).write_text(json.dumps(pre.to_dict(), indent=2))
-    write_run_manifest(df, run_dir/MANIFEST_FILE)
-    (run_dir/SPLIT_REPORT_FILE).write_text(json.dumps(jsonable(dict(masks=rep, counts=df.split.value_counts().to_dict())), indent=2))
-    (run_dir/DATASET_CARD_FILE).write_text(seg_dataset_card(df, rep, labels))
-    (ti, tm), (vi, vm) = _load_pairs(tr, pre, labels), _load_pairs(va, pre, labels)
-    dtr = PatchDataset(ti, tm, pre, cfg.patch, cfg.per_image, cfg.fg_ratio, seg_augment(cfg.aug, cfg.seed), seed=cfg.seed)
-    dva = PatchDataset(vi, vm, pre, cfg.patch, cfg.per_image, cfg.fg_ratio, None, seed=cfg.seed + 1, fixed=True)
-    dls = DataLoaders(DataLoader(dtr, bs=cfg.bs, shuffle=True, drop_last=len(dtr) > cfg.bs, num_workers=0),
-                      DataLoader(dva, bs=cfg.bs, shuffle=False, num_workers=0), device=torch.device('cpu'))
-    model = create_seg_model(labels, cfg.arch, cfg.encoder, pre.channels, cfg.depth, pretrained=cfg.pretrained or False)
-    best = BestCheckpoint(run_dir/CHECKPOINTS_DIR, 'dice', cfg.seed, cfg.hash())
-    timer = EpochTimer()
-    cbs = [NewPatches(), best, timer]
-    if cfg.ema: cbs.append(EMA(cfg.ema))
-    tracker = Tracker(run_dir.parent, 'medimg-segmentation', run_dir.name, flatten_params(cfg.to_dict()), dict(task='segmentation')) if track else None
-    if tracker: cbs.append(TrackEpochs(tracker))
-    learn = Learner(dls, model, loss_func=SegLoss(cfg.loss, labels), metrics=seg_valid_metrics(labels), opt_func=Adam, cbs=cbs)
-    status = 'FAILED'
+    run_dir = Path(out_dir)
+    lock = RunLock(run_dir).acquire() if rank == 0 else None   # one writer per run folder
     try:
-        with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(cfg.epochs, cfg.lr)
-        if best.best_path is not None: model.load_state_dict(torch.load(best.best_path, map_location='cpu', weights_only=True))
-        rec = learn.recorder
-        hist = pd.DataFrame([dict(epoch=i + 1, **dict(zip(rec.metric_names[1:-1], v))) for i, v in enumerate(rec.values)])
-        hist['seconds'] = timer.seconds[:len(hist)]
-        atomic_write(run_dir/HISTORY_FILE, lambda f: f.write(hist.to_csv(index=False).encode()))
+        state = resume_state(run_dir, resume)
+        if state is not None: _same_run(run_dir, cfg, labels, pre)
+        dev = init_distributed() if world > 1 else torch.device('cpu')
+        if rank == 0:
+            if track: mark_killed(run_dir.parent, run_dir.name)   # we hold the folder: a RUNNING run of it is dead
+            _write_run(run_dir, df, rep, labels, cfg, pre)
+        set_seed(cfg.seed)   # python, numpy and torch: fastai's DataLoader shuffles with a generator drawn from python's `random`
+        (ti, tm), (vi, vm) = _load_pairs(tr, pre, labels), _load_pairs(va, pre, labels)
+        dtr = PatchDataset(ti, tm, pre, cfg.patch, cfg.per_image, cfg.fg_ratio, seg_augment(cfg.aug, cfg.seed), seed=cfg.seed)
+        dva = PatchDataset(vi, vm, pre, cfg.patch, cfg.per_image, cfg.fg_ratio, None, seed=cfg.seed + 1, fixed=True)
+        dls = DataLoaders(DataLoader(dtr, bs=cfg.bs, shuffle=True, drop_last=len(dtr) > cfg.bs * world, num_workers=0),
+                          DataLoader(dva, bs=cfg.bs, shuffle=False, num_workers=0), device=dev)
+        model = create_seg_model(labels, cfg.arch, cfg.encoder, pre.channels, cfg.depth, pretrained=cfg.pretrained or False).to(dev)
+        best = BestCheckpoint(run_dir/CHECKPOINTS_DIR, 'dice', cfg.seed, cfg.hash(), rank0=rank == 0)
+        timer, ema = EpochTimer(), EMA(cfg.ema) if cfg.ema else None
+        tracker = None
+        if track and rank == 0:
+            tracker = (Tracker.reopen(run_dir.parent, state['run_id']) if state is not None and state.get('run_id') else
+                       Tracker(run_dir.parent, 'medimg-segmentation', run_dir.name, flatten_params(cfg.to_dict()), dict(task='segmentation', config_hash=cfg.hash())))
+        runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
+        fit_cbs = ([NewPatches(), best, timer, runstate] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else [])
+                   + ([DDP(dev)] if world > 1 else []) + list(cbs or []))
+        learn = Learner(dls, model, loss_func=SegLoss(cfg.loss, labels), metrics=seg_valid_metrics(labels), opt_func=Adam)
+        start, opt_state = 0, None
+        if state is not None:
+            runstate.restore(learn, state, new_fit=state['epoch'] >= cfg.epochs); start, opt_state = state['epoch'], state['opt']
+        try:
+            with learn.no_bar(), learn.no_logging(): fit_schedule(learn, TrainConfig(epochs=cfg.epochs, lr=cfg.lr), fit_cbs, start=start, opt_state=opt_state)
+        except BaseException:   # the checkpoints in flight reach the disk; the MLflow run says how it ended (a resume sets it running again)
+            for w in (best.writer, runstate.writer):
+                try: w.close()
+                except Exception as e: warnings.warn(f"a checkpoint could not be written: {e}")
+            if tracker: tracker.finish('KILLED' if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'FAILED')
+            raise
+        if world > 1: torch.distributed.barrier()   # rank 0 has written the best checkpoint
+        if best.best_path is not None: model.load_state_dict(load_checkpoint(best.best_path))
+        hist = pd.DataFrame(runstate.rows)
         predict = torch_predictor(model)
         raw = [probs_to_mask(sliding_window(pre.finish(x), predict, (cfg.patch, cfg.patch), cfg.overlap, cfg.tile_batch)) for x in vi]
         min_area = min_object_area(tm) if cfg.min_area == 'auto' else cfg.min_area
         met, met_raw = seg_metrics([remove_small_objects(p, min_area) for p in raw], vm, labels), seg_metrics(raw, vm, labels)
-        summary = dict(task='segmentation', labels=list(labels), best_epoch=best.best_epoch, best_patch_dice=best.best,
-                       best_checkpoint=best.best_path.name if best.best_path else None, valid=met, valid_raw=met_raw, min_area=min_area, n_train=len(tr), n_valid=len(va),
-                       seconds=time.time() - t0, config_hash=cfg.hash())
-        (run_dir/SUMMARY_FILE).write_text(json.dumps(jsonable(summary), indent=2))
-        if tracker: tracker.log_metrics({f'valid_full_{k}': v for k, v in met.items()}, step=len(hist)); status = 'FINISHED'
+        if rank == 0:
+            summary = dict(task='segmentation', labels=list(labels), best_epoch=best.best_epoch, best_patch_dice=best.best,
+                           best_checkpoint=best.best_path.name if best.best_path else None, valid=met, valid_raw=met_raw, min_area=min_area, n_train=len(tr), n_valid=len(va),
+                           epochs_run=len(hist), resumed_from_epoch=start or None, world_size=world, seconds=time.time() - t0, config_hash=cfg.hash(),
+                           run_id=tracker.run_id if tracker else None)
+            (run_dir/SUMMARY_FILE).write_text(json.dumps(jsonable(summary), indent=2))
+            if tracker: tracker.log_metrics({f'valid_full_{k}': v for k, v in met.items()}, step=len(hist)); tracker.finish('FINISHED')
+        if world > 1: torch.distributed.barrier()
+        return SegResult(model.eval(), pre, list(labels), cfg, run_dir, hist, met, min_area, time.time() - t0)
     finally:
-        if tracker: tracker.finish(status)
-    return SegResult(model.eval(), pre, list(labels), cfg, run_dir, hist, met, min_area, time.time() - t0)
+        if lock: lock.release()
 
 # %% ../nbs/12a_seg_training.ipynb #4051b83b
 def seg_kfold(df:pd.DataFrame, labels:list, out_dir, k:int|None=None, cfg:SegConfig|None=None, pre:SegPreprocess|None=None,

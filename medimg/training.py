@@ -31,10 +31,11 @@ from .tracking import Tracker, flatten_params, mark_killed, tracking_uri
 from .utils import atomic_write
 
 # %% auto #0
-__all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'TrackEpochs',
-           'grad_accum_cb', 'EMA', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier', 'art_targets',
-           'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'dist_info', 'ShardDL', 'DDP', 'EpochTable',
-           'EpochNumbers', 'RunSetup', 'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
+__all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'fit_schedule',
+           'TrackEpochs', 'grad_accum_cb', 'EMA', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier', 'art_targets',
+           'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'resume_state', 'dist_info',
+           'init_distributed', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'RunSetup', 'build_learner', 'train',
+           'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
@@ -187,7 +188,7 @@ def _scheds(schedule:str, lr_max, warmup_pct:float=0., skip:float=0.)->dict:
     return s if not skip else {k: (lambda f: lambda pos: f(skip + pos * (1 - skip)))(f) for k, f in s.items()}
 
 # %% ../nbs/12_training.ipynb #26c099d9
-def _fit(learn, tc, cbs, start:int=0, opt_state:dict|None=None):
+def fit_schedule(learn, tc, cbs, start:int=0, opt_state:dict|None=None):
     "Run the schedule of `tc` (a `TrainConfig`) from global epoch `start`, restoring `opt_state` at the resumed position"
     from fastai.callback.schedule import ParamScheduler
     from fastcore.foundation import L
@@ -477,6 +478,12 @@ class RunState(Callback):
                               lr_found=self.lr_found, smooth=(self.recorder.smooth_loss.count, self.recorder.smooth_loss.val)),
                          self.run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT, then=lambda: BestCheckpoint.drop(stale))
     def after_fit(self): self.writer.close()
+    def restore(self, learn, state:dict, new_fit:bool=False):
+        "Put a saved state back into `learn` and this run: weights, every random state, EMA average, best so far, history rows (and the running loss, unless the next epoch starts a new fit)"
+        learn.model.load_state_dict(state['model']); _set_rng_state(learn.dls, state['rng'])
+        if self.ema: self.ema.shadow = state['ema']
+        self.best.load_state(state['best']); self.rows = list(state['rows'])
+        if not new_fit: self.smooth = state['smooth']
 
 def _num(v)->float:
     "A recorder value (tensor, numpy or python number) as a python float"
@@ -491,7 +498,7 @@ def _precision(cfg, dev)->str:
         return 'fp32'
     return mp if mp != 'auto' else ('bf16' if torch.cuda.is_bf16_supported() else 'fp16')
 
-def _resume_state(run_dir:Path, resume)->dict|None:
+def resume_state(run_dir:Path, resume)->dict|None:
     "The saved state to continue from: `resume` False (none), True (required), 'auto' (if any) or a path"
     if resume is False or resume is None: return None
     p = run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT if resume is True or resume == 'auto' else Path(resume)
@@ -505,7 +512,7 @@ def dist_info()->tuple[int, int]:
     "(rank, world size) of this process: set by `torchrun` or `accelerate launch`, else (0, 1)"
     return int(os.environ.get('RANK', 0)), int(os.environ.get('WORLD_SIZE', 1))
 
-def _init_distributed()->torch.device:
+def init_distributed()->torch.device:
     "Join the process group (nccl on CUDA, gloo on CPU) and return this rank's device"
     import torch.distributed as dist
     cuda = torch.cuda.is_available() and os.environ.get('MEDIMG_DEVICE', 'cuda').startswith('cuda')
@@ -681,10 +688,7 @@ def _set_logger(learn, quiet:bool):
 def _restore(s:RunSetup, cfg:ExperimentConfig, state:dict|None)->tuple:
     "(first epoch, optimiser state, learning rate): a crashed run's saved state put back, or a new run (with `lr_find` if asked)"
     if state is None: return 0, None, (_find_lr(s.learn) if cfg.train.lr_find else None)
-    s.learn.model.load_state_dict(state['model']); _set_rng_state(s.learn.dls, state['rng'])
-    if s.ema: s.ema.shadow = state['ema']
-    s.best.load_state(state['best']); s.runstate.rows = list(state['rows'])
-    if state['epoch'] not in np.cumsum([n for n, *_ in _phases(cfg.train)]): s.runstate.smooth = state['smooth']  # a new fit resets it
+    s.runstate.restore(s.learn, state, new_fit=state['epoch'] in np.cumsum([n for n, *_ in _phases(cfg.train)]))  # a new fit resets the running loss
     return state['epoch'], state['opt'], state.get('lr_found')
 
 def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:float)->TrainResult:
@@ -718,20 +722,20 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     "Train a model as `cfg` describes and write the run folder (under `torchrun`, one process per device)"
     cfg = cfg or ExperimentConfig()
     rank, world = dist_info()
-    dev = _init_distributed() if world > 1 else get_device()
+    dev = init_distributed() if world > 1 else get_device()
     seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
     run_dir = run_path(cfg)
     if rank == 0: df = preflight(cfg, df)   # refusals first: nothing is written, nothing locked, for a run that cannot start
     lock = RunLock(run_dir).acquire() if rank == 0 else None   # one writer per run folder; a second process is refused with our pid
     try:
-        state = _resume_state(run_dir, resume)
+        state = resume_state(run_dir, resume)
         if rank == 0 and cfg.train.track: mark_killed(cfg.output_dir, run_dir.name)   # we hold the folder: a RUNNING run of it is dead
         df, rep = _start_run(cfg, df, run_dir, rank, world)
         s = build_learner(cfg, df, run_dir, dev, rep=rep, state=state, cbs=cbs, quiet=quiet, rank=rank, world=world)
         start, opt_state, lr_found = _restore(s, cfg, state)
         s.runstate.lr_found = lr_found
         t0 = time.perf_counter()
-        try: _fit(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
+        try: fit_schedule(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
         except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
             for w in (s.best.writer, s.runstate.writer):   # the checkpoints in flight reach the disk before the run folder is unlocked
                 try: w.close()
