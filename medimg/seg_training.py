@@ -350,7 +350,6 @@ def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, pat
                        cbs:list|None=None,       # extra fastai callbacks
                       )->SegResult:
     "Train a segmentation model on patches, keep the best checkpoint by validation Dice, and score whole validation images by tiled prediction (under `torchrun`, one process per device)"
-    import sys
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
@@ -395,12 +394,7 @@ def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, pat
             runstate.restore(learn, state, new_fit=state['epoch'] >= cfg.epochs); start, opt_state = state['epoch'], state['opt']
         try:
             with learn.no_bar(), learn.no_logging(): fit_schedule(learn, TrainConfig(epochs=cfg.epochs, lr=cfg.lr), fit_cbs, start=start, opt_state=opt_state)
-        except BaseException:   # the checkpoints in flight reach the disk; the MLflow run says how it ended (a resume sets it running again)
-            for w in (best.writer, runstate.writer):
-                try: w.close()
-                except Exception as e: warnings.warn(f"a checkpoint could not be written: {e}")
-            if tracker: tracker.finish('KILLED' if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'FAILED')
-            raise
+        except BaseException: runstate.abort(tracker); raise   # a resume sets the MLflow run running again
         if world > 1: torch.distributed.barrier()   # rank 0 has written the best checkpoint
         if best.best_path is not None: model.load_state_dict(load_checkpoint(best.best_path))
         hist = pd.DataFrame(runstate.rows)

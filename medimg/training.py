@@ -478,6 +478,12 @@ class RunState(Callback):
                               lr_found=self.lr_found, smooth=(self.recorder.smooth_loss.count, self.recorder.smooth_loss.val)),
                          self.run_dir/CHECKPOINTS_DIR/RESUME_CHECKPOINT, then=lambda: BestCheckpoint.drop(stale))
     def after_fit(self): self.writer.close()
+    def abort(self, tracker=None):
+        "After an exception or Ctrl-C: the checkpoints in flight reach the disk (before the run folder is unlocked), and the MLflow run says how it ended"
+        for w in (self.best.writer, self.writer):
+            try: w.close()
+            except Exception as e: warnings.warn(f"a checkpoint could not be written: {e}")
+        if tracker: tracker.finish('KILLED' if isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'FAILED')
     def restore(self, learn, state:dict, new_fit:bool=False):
         "Put a saved state back into `learn` and this run: weights, every random state, EMA average, best so far, history rows (and the running loss, unless the next epoch starts a new fit)"
         learn.model.load_state_dict(state['model']); _set_rng_state(learn.dls, state['rng'])
@@ -736,12 +742,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
         s.runstate.lr_found = lr_found
         t0 = time.perf_counter()
         try: fit_schedule(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
-        except BaseException:  # an exception or Ctrl-C: the MLflow run says so (a resume sets it running again)
-            for w in (s.best.writer, s.runstate.writer):   # the checkpoints in flight reach the disk before the run folder is unlocked
-                try: w.close()
-                except Exception as e: warnings.warn(f"a checkpoint could not be written: {e}")
-            if s.tracker: s.tracker.finish('FAILED' if not isinstance(sys.exc_info()[1], KeyboardInterrupt) else 'KILLED')
-            raise
+        except BaseException: s.runstate.abort(s.tracker); raise   # a resume sets the MLflow run running again
         return _results(s, cfg, start, lr_found, (time.perf_counter() - t0) / 60)
     finally:
         if lock: lock.release()
