@@ -11,9 +11,12 @@
 --loop [--epochs N]: round 1 trains on 6 labelled fields, predicts a pool of 20, flags the 6 most uncertain; their true masks stand in for
   the corrections; round 2 retrains on the 12. Both rounds are validated on the same 4 fields of other plates.
   With --control, a second round 2 adds 6 fields drawn at random instead (does ranking by uncertainty beat chance?).
+  The pool is predicted with test-time mirroring (tta=True), so both uncertainty scores are printed with their Spearman
+  correlation to each field's true error (1 - Dice against its mask): which one finds the fields that need correcting?
+  --by disagreement flags by the views' disagreement instead of the mean entropy.
 --demo: `seg_demo` (medimg demo --task segmentation) timed end to end, with its whole-image Dice.
 
-    python bench/seg.py [--infer] [--loop [--control]] [--demo] [--reps 3]
+    python bench/seg.py [--infer] [--loop [--control] [--by entropy|disagreement]] [--demo] [--reps 3]
 """
 import argparse, json, multiprocessing as mp, os, resource, shutil, tempfile, time, warnings
 from pathlib import Path
@@ -106,7 +109,7 @@ def infer(reps:int):
     return res
 
 
-def loop(control:bool):
+def loop(control:bool, by:str='entropy'):
     import pandas as pd
     from medimg.seg_bundle import SegPredictor, export_seg_bundle, merge_corrections, review_page, segment_folder
     from medimg.synth_seg import SPHEROID_LABELS, make_spheroid_dataset
@@ -120,7 +123,15 @@ def loop(control:bool):
         t = time.perf_counter()
         r1 = _train(d, both(lab), SPHEROID_LABELS, 'round1')
         sp = SegPredictor(export_seg_bundle(r1, d/'round1'/'bundle'))
-        q = review_page(segment_folder(sp, list(pool.path), d/'pred'), d/'pred', n_flag=6)
+        q = review_page(segment_folder(sp, list(pool.path), d/'pred', tta=True), d/'pred', n_flag=6, by=by)
+        from medimg.segmentation import read_mask
+        from PIL import Image
+        truth = pool.set_index('path')['mask']
+        def dice(r):
+            a, b = np.asarray(Image.open(r['mask'])) > 0, read_mask(truth[r.path], SPHEROID_LABELS) > 0
+            return 2 * (a & b).sum() / max(a.sum() + b.sum(), 1)
+        q['true_error'] = 1 - q.apply(dice, axis=1)
+        rho = {k: q[k].corr(q.true_error, method='spearman') for k in ('entropy', 'disagreement')}
         rounds = {'round 1 (6 labelled)': r1.metrics}
         picks = {'round 2, 6 most uncertain added': list(q.path[q.flagged])}
         if control: picks['round 2, 6 random added (control)'] = list(pool.path.sample(6, random_state=0))
@@ -131,7 +142,9 @@ def loop(control:bool):
             rounds[name] = _train(d, both(merged), SPHEROID_LABELS, f'round{len(rounds) + 1}').metrics
     print(f"\nreview-and-retrain loop ({time.perf_counter() - t:.0f} s): validation on the same 4 fields of other plates")
     print(pd.DataFrame(rounds).T[['dice', 'iou_spheroid', 'hd95_spheroid', 'obj_precision', 'obj_recall']].round(3).to_string())
-    print(f"entropy of the flagged fields: {q.entropy[q.flagged].mean():.3f}; of the others: {q.entropy[~q.flagged].mean():.3f}")
+    print(f"flagged by {by}; {by} of the flagged fields: {q[by][q.flagged].mean():.3f}, of the others: {q[by][~q.flagged].mean():.3f}")
+    print(f"pool of 20, per-field error 1 - Dice {q.true_error.mean():.3f} (range {q.true_error.min():.3f}-{q.true_error.max():.3f}); Spearman correlation with the error: "
+          f"entropy {rho['entropy']:.2f}, views' disagreement {rho['disagreement']:.2f}; error of the 6 flagged {q.true_error[q.flagged].mean():.3f}, of the rest {q.true_error[~q.flagged].mean():.3f}")
     return rounds
 
 
@@ -152,10 +165,11 @@ if __name__ == '__main__':
     ap.add_argument('--infer', action='store_true'); ap.add_argument('--loop', action='store_true'); ap.add_argument('--control', action='store_true')
     ap.add_argument('--demo', action='store_true'); ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--epochs', type=int, help='epochs per round of --loop (default 12)')
+    ap.add_argument('--by', default='entropy', choices=('entropy', 'disagreement'), help='what --loop flags by')
     a = ap.parse_args()
     warnings.simplefilter('ignore')
     EPOCHS = a.epochs
     if not (a.infer or a.loop or a.demo): a.infer = True
     if a.infer: infer(a.reps)
-    if a.loop: loop(a.control)
+    if a.loop: loop(a.control, a.by)
     if a.demo: demo()

@@ -166,6 +166,7 @@ def _train(args)->int:
                   (('inputs',), dict(nargs='+', metavar='IMAGES', help='image files, folders (searched recursively) or CSVs with a path column')),
                   (('--out',), dict(required=True, metavar='DIR', help='where masks/, probs/, overlays/, segmentation.csv and review.html go')),
                   (('--flag',), dict(type=int, default=5, metavar='N', help='flag the N most uncertain images for correction (default 5)')),
+                  (('--tta',), dict(action='store_true', help="average four mirrored views and rank by their disagreement instead of the entropy (4x the time)")),
                   (('--tile-batch',), dict(type=int, metavar='N', help="windows per forward pass (default: the bundle's); bounds memory")),
                   (('--threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: all cores)')),
                   (('--trusted-key',), dict(action='append', metavar='PUB', help='load the bundle only if signed by this public key (repeatable; default $MEDIMG_TRUSTED_KEYS)'))])
@@ -174,8 +175,8 @@ def _segment(args)->int:
     from medimg.seg_bundle import SegPredictor, review_page, segment_folder
     sp = SegPredictor(args.bundle, threads=args.threads, tile_batch=args.tile_batch, trusted_keys=args.trusted_key)
     paths = list(expand_inputs(args.inputs).path)
-    res = segment_folder(sp, paths, args.out)
-    q = review_page(res, args.out, n_flag=args.flag)
+    res = segment_folder(sp, paths, args.out, tta=args.tta)
+    q = review_page(res, args.out, n_flag=args.flag, by='disagreement' if args.tta else 'entropy')
     bad = res[res.error.notna()] if 'error' in res else res.iloc[:0]
     print(f"segmented  : {len(q)} of {len(res)} images; foreground {q.foreground.mean():.1%} on average, {int(q.objects.sum())} objects" if len(q) else f"segmented  : 0 of {len(res)} images")
     for _, r in bad.iterrows(): print(f"not segmented: {r.path}: {r.error}")
@@ -390,8 +391,8 @@ def _robustness(args)->int:
     return 0
 
 # %% ../nbs/17_cli.ipynb #8ee6533e
-@subcommand('serve', 'Serve a verified bundle over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics',
-            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),
+@subcommand('serve', 'Serve a verified bundle over HTTP (FastAPI + uvicorn): POST /v1/predict (classification) or /v1/segment (segmentation), GET /v1/model, /healthz, /readyz, /metrics',
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export, or a segmentation bundle (medimg seg-train --export)')),
                   (('--host',), dict(default='127.0.0.1', help="interface to listen on (default: 127.0.0.1; '0.0.0.0' in a container)")),
                   (('--port',), dict(type=int, default=8000, help='TCP port (default: 8000)')),
                   (('--workers',), dict(type=int, default=1, help='uvicorn worker processes, each with its own model (default: 1)')),
@@ -401,7 +402,7 @@ def _robustness(args)->int:
                   (('--max-files',), dict(type=int, default=32, metavar='N', help='file parts per request (default: 32)')),
                   (('--max-batch',), dict(type=int, default=32, metavar='N', help='images per model call (default: 32)')),
                   (('--batch-window-ms',), dict(type=float, default=5., metavar='MS', help='how long a batch waits for files still decoding (default: 5)')),
-                  (('--decode-workers',), dict(type=int, metavar='N', help='decoder processes (default: the usable cores, at most 4)')),
+                  (('--decode-workers',), dict(type=int, metavar='N', help='decoder processes (default: the usable cores, at most 4); for a segmentation bundle, segmentation workers (default 1)')),
                   (('--model-threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: the usable cores)')),
                   (('--no-isolate',), dict(action='store_true', help='decode in threads of the server process (a decoder crash then ends the server)')),
                   (('--log-level',), dict(default='info', choices=('debug', 'info', 'warning', 'error')))],
@@ -412,6 +413,14 @@ def _serve(args)->int:
     s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
                       batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, model_threads=args.model_threads,
                       isolate=not args.no_isolate, trusted_keys=args.trusted_key)
+    meta = Path(args.bundle)/'bundle.json'
+    try: task = json.loads(meta.read_text()).get('task') if meta.is_file() else None
+    except (ValueError, OSError, AttributeError): task = None   # unreadable: the bundle's verification says why
+    if task == 'segmentation':
+        from medimg.seg_serve import serve_seg
+        if args.workers != 1: raise MedimgError('--workers applies to classification bundles; a segmentation bundle scales with --decode-workers (segmentation worker processes)')
+        serve_seg(args.bundle, host=args.host, port=args.port, settings=s, log_level=args.log_level)
+        return 0
     serve(args.bundle, host=args.host, port=args.port, workers=args.workers, settings=s, log_level=args.log_level)
     return 0
 

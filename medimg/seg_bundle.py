@@ -24,8 +24,8 @@ from .utils import MedimgError, cpu_count, jsonable, md_table
 SEG_BUNDLE_FORMAT = 1
 
 # %% auto #0
-__all__ = ['SEG_BUNDLE_FORMAT', 'load_seg_run', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor',
-           'dicom_seg', 'segment_folder', 'review_page', 'merge_corrections']
+__all__ = ['SEG_BUNDLE_FORMAT', 'TTA_FLIPS', 'load_seg_run', 'export_seg_bundle', 'seg_model_card', 'SegPrediction',
+           'SegPredictor', 'dicom_seg', 'segment_folder', 'review_page', 'merge_corrections']
 
 # %% ../nbs/15c_seg_bundle.ipynb #6a97b0dd
 def load_seg_run(run_dir)->tuple:
@@ -122,13 +122,21 @@ class SegPrediction:
     "One image's segmentation: probabilities and labels at the input's own resolution, with a summary row"
     probs: np.ndarray     # K x H x W float32 (K = 1: foreground probability)
     mask: np.ndarray      # H x W uint8 label indices
-    summary: dict         # path, shape, foreground fraction, object count and areas, mean entropy, seconds
+    summary: dict         # path, shape, foreground fraction, object count and areas, mean entropy, views' disagreement (with TTA), seconds
     image: np.ndarray|None = None  # the image as the spec loaded it (at its scale), for overlays without decoding the file again
 
 def _entropy(p:np.ndarray)->float:
     "Mean per-pixel predictive entropy in bits (the uncertainty a review queue ranks by)"
     q = np.clip(np.concatenate([1 - p, p]) if p.shape[0] == 1 else p, 1e-7, 1)
     return float(-(q * np.log2(q)).sum(0).mean())
+
+TTA_FLIPS = ((), (2,), (1,), (1, 2))   # test-time views of a C x H x W input: itself, mirrored left-right, up-down, and both
+
+def _disagreement(masks:list)->float:
+    "1 - the mean pairwise Dice of the views' foreground masks: 0 when every view segments the same pixels (two empty masks agree)"
+    f = [m.ravel() > 0 for m in masks]
+    d = [1. if not (a.any() or b.any()) else 2 * (a & b).sum() / (a.sum() + b.sum()) for i, a in enumerate(f) for b in f[i + 1:]]
+    return float(1 - np.mean(d))
 
 class SegPredictor:
     "Segment images from a verified bundle with ONNX Runtime and numpy only (no torch): tiled, memory bounded by the tile batch"
@@ -146,18 +154,23 @@ class SegPredictor:
         self.predict_fn = _onnx_predictor(self.sess, len(self.labels['labels']))
         pp = self.meta.get('postprocess') or {}
         self.min_area = max(1, round(pp['min_area'] / pp['at_scale'] ** 2)) if pp.get('min_area') else None   # in pixels of the input
-    def segment(self, src)->SegPrediction:
-        "Segment one image (a path or an array); probabilities resampled back to the input's size"
+        self.min_area_model = pp['min_area'] * (self.pre.scale / pp['at_scale']) ** 2 if pp.get('min_area') else None   # at the spec's scale (TTA views)
+    def segment(self, src, tta:bool=False)->SegPrediction:
+        "Segment one image (a path or an array); probabilities resampled back to the input's size. With `tta`, the mean of the `TTA_FLIPS` views and their disagreement"
         import cv2
         t0 = time.perf_counter()
         x, (h0, w0) = self.pre.load(src, with_shape=True)
-        p = sliding_window(self.pre.finish(x), self.predict_fn, (self.roi, self.roi), self.overlap, self.batch)
+        z = self.pre.finish(x)
+        views = [np.flip(sliding_window(np.ascontiguousarray(np.flip(z, f)), self.predict_fn, (self.roi, self.roi), self.overlap, self.batch), f)
+                 for f in (TTA_FLIPS if tta else ((),))]
+        p = views[0] if len(views) == 1 else np.mean(views, 0)
+        dis = _disagreement([remove_small_objects(probs_to_mask(v), self.min_area_model) for v in views]) if tta else None
         if p.shape[1:] != (h0, w0): p = np.stack([cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in p])
         m = remove_small_objects(probs_to_mask(p), self.min_area)
         n, areas = _components(m > 0)
         s = dict(path=str(src) if isinstance(src, (str, Path)) else None, height=h0, width=w0, foreground=float((m > 0).mean()),
                  objects=n, area_median=float(np.median(areas)) if n else 0., area_max=int(max(areas)) if n else 0,
-                 entropy=_entropy(p), seconds=time.perf_counter() - t0, error=None)
+                 entropy=_entropy(p), disagreement=dis, seconds=time.perf_counter() - t0, error=None)
         return SegPrediction(p.astype(np.float32), m, s, x)
 
 def _components(m:np.ndarray)->tuple[int, list]:
@@ -211,6 +224,7 @@ def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle
                    paths,              # image files
                    out_dir,            # written: masks/<stem>.png, probs/<stem>.tif, overlays/<stem>.png, seg/<stem>.dcm (DICOM inputs), segmentation.csv
                    save_probs:bool=True,
+                   tta:bool=False,     # average the `TTA_FLIPS` views and record their `disagreement` (4x the time)
                   )->pd.DataFrame:     # one row per input; a file that cannot be read gets its error, the others go on
     "Segment many images: mask, probability map and overlay files per image (and a DICOM SEG for a DICOM image), and a summary table (errors listed, never fatal)"
     from PIL import Image
@@ -220,7 +234,7 @@ def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle
     rows = []
     for p in paths:
         stem = Path(p).stem
-        try: r = pred.segment(p)
+        try: r = pred.segment(p, tta=tta)
         except (ImageReadError, MedimgError, ValueError, OSError) as e:
             rows.append(dict(path=str(p), error=f"{type(e).__name__}: {e}"[:300])); continue
         Image.fromarray(r.mask).save(out/'masks'/f'{stem}.png')
@@ -240,12 +254,14 @@ def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle
 def review_page(results:pd.DataFrame,   # `segment_folder`'s table
                 out_dir,                # where `segment_folder` wrote (overlays/ is read from here)
                 n_flag:int=5,           # how many of the most uncertain images are flagged for correction
-                by:str='entropy',       # the uncertainty column to rank by
+                by:str='entropy',       # the uncertainty column to rank by: 'entropy', or 'disagreement' (of test-time views: `segment_folder(tta=True)`)
                )->pd.DataFrame:         # the ranked table with a `flagged` column (also review.csv and review.html)
     "A review queue: images ranked by uncertainty, the top `n_flag` flagged, as a CSV and a self-contained HTML page (overlays inline, sortable, a checkbox per image)"
     import base64, html
     out = Path(out_dir)
     ok = results[results.get('error').isna()] if 'error' in results else results
+    if len(ok) and (by not in ok or ok[by].isna().all()):
+        raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (`medimg segment --tta`) for the views' disagreement" if by == 'disagreement' else ''))
     q = ok.sort_values(by, ascending=False).reset_index(drop=True)
     q['rank'] = np.arange(1, len(q) + 1); q['flagged'] = q['rank'] <= n_flag
     q.to_csv(out/'review.csv', index=False)
