@@ -254,12 +254,13 @@ def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle
 def review_page(results:pd.DataFrame,   # `segment_folder`'s table
                 out_dir,                # where `segment_folder` wrote (overlays/ is read from here)
                 n_flag:int=5,           # how many of the most uncertain images are flagged for correction
-                by:str='entropy',       # the uncertainty column to rank by: 'entropy', or 'disagreement' (of test-time views: `segment_folder(tta=True)`)
+                by:str|None=None,       # the uncertainty to rank by: 'disagreement' (of test-time views: `segment_folder(tta=True)`) or 'entropy'; None: disagreement when measured
                )->pd.DataFrame:         # the ranked table with a `flagged` column (also review.csv and review.html)
     "A review queue: images ranked by uncertainty, the top `n_flag` flagged, as a CSV and a self-contained HTML page (overlays inline, sortable, a checkbox per image)"
     import base64, html
     out = Path(out_dir)
     ok = results[results.get('error').isna()] if 'error' in results else results
+    if by is None: by = 'disagreement' if 'disagreement' in ok and ok['disagreement'].notna().any() else 'entropy'
     if len(ok) and (by not in ok or ok[by].isna().all()):
         raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (`medimg segment --tta`) for the views' disagreement" if by == 'disagreement' else ''))
     q = ok.sort_values(by, ascending=False).reset_index(drop=True)

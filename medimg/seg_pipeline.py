@@ -60,7 +60,7 @@ def seg_demo(out:str|Path='runs',  # folder for the synthetic data, the run fold
     t.append(time.perf_counter()); say(f"trained: whole-image validation Dice {res.metrics['dice']:.3f} in {t[-1] - t[-2]:.0f} s")
     bundle = export_seg_bundle(res, run_dir/BUNDLE_DIR)
     t.append(time.perf_counter()); say(f"bundle: {bundle}")
-    preds = segment_folder(SegPredictor(bundle), list(pool.path), run_dir/'pool')
+    preds = segment_folder(SegPredictor(bundle), list(pool.path), run_dir/'pool', tta=True)   # ranked by the mirrored views' disagreement (bench/seg.py --loop)
     queue = review_page(preds, run_dir/'pool', n_flag=r['n_flag'])
     t.append(time.perf_counter()); say(f"review page: {run_dir/'pool'/'review.html'} ({int(queue.flagged.sum())} flagged)")
     secs = {k: round(b - a, 2) for k, a, b in zip(('data', 'train', 'export', 'segment'), t, t[1:])}
