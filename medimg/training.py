@@ -227,14 +227,16 @@ def grad_accum_cb(batches:int, bs:int):
 class EMA(Callback):
     "Exponential moving average of the model's floating-point state, swapped in for validation and checkpoints"
     order = 80  # after BestCheckpoint (70) and tracking (75) in after_epoch: checkpoints hold the averaged weights
-    def __init__(self, decay:float): self.decay, self.shadow, self.backup = decay, None, None
+    def __init__(self, decay:float): self.decay, self.shadow, self.backup, self._refs = decay, None, None, None
     def before_fit(self):
         if self.shadow is None:  # two_phase fits twice: keep averaging across both
             self.shadow = {k: v.detach().clone() for k, v in unwrap_model(self.learn.model).state_dict().items() if v.dtype.is_floating_point}
     @torch.no_grad()
     def after_step(self):
-        sd = unwrap_model(self.learn.model).state_dict()
-        for k, v in self.shadow.items(): v.mul_(self.decay).add_(sd[k].detach(), alpha=1 - self.decay)
+        m = unwrap_model(self.learn.model)
+        if self._refs is None or self._refs[0] is not self.shadow or self._refs[1] is not m:   # once per shadow and model: state_dict()'s tensors are the live ones
+            sd = m.state_dict(); self._refs = (self.shadow, m, list(self.shadow.values()), [sd[k] for k in self.shadow])
+        torch._foreach_lerp_(self._refs[2], self._refs[3], 1 - self.decay)   # shadow += (1 - decay)(weights - shadow), one fused pass (as timm's ModelEmaV3)
     def before_validate(self):
         sd = unwrap_model(self.learn.model).state_dict()
         self.backup = {k: sd[k].detach().clone() for k in self.shadow}
