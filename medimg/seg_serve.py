@@ -9,7 +9,6 @@ __all__ = ['seg_identity', 'SegService', 'create_seg_app', 'serve_seg']
 
 # %% ../nbs/15d_seg_serve.ipynb #bf9e4a7e
 import asyncio, base64, hashlib, io, json, logging, os, shutil, tempfile, time
-from contextlib import asynccontextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,8 +16,8 @@ from .export import check_signature
 from .io import ImageReadError, sniff_format
 from .run import CHECKSUMS_FILE, MODEL_CARD_FILE
 from .seg_bundle import SegPredictor, dicom_seg
-from .serve import (TOKEN_ENV, BodyLimit, RequestGate, ServeError, ServeSettings, ServiceMetrics, WorkerPool, file_parts, log_setup,
-                          read_part, upload_path)
+from .serve import (TOKEN_ENV, UPLOAD_BODY, ServeError, ServeSettings, ServiceMetrics, WorkerPool, file_parts, log_setup, read_part,
+                          service_app, upload_path)
 from .utils import MedimgError, jsonable
 # no `from __future__ import annotations` here: FastAPI reads the endpoints' annotations (Request) at runtime
 
@@ -148,51 +147,23 @@ def create_seg_app(bundle,                          # a segmentation bundle fold
                   ):
     "The FastAPI app serving a verified segmentation bundle: POST /v1/segment, GET /v1/model, /healthz, /readyz, /metrics"
     try:
-        from fastapi import FastAPI, Request
+        from fastapi import Request
         from fastapi.responses import JSONResponse, Response
     except ModuleNotFoundError as e:
         raise ServeError(f"serving needs the serve extra: pip install 'medimg[serve]' ({e.name} is not installed)") from None
-    from medimg import __version__
     s = settings or ServeSettings()
     pred = bundle if isinstance(bundle, SegPredictor) else SegPredictor(bundle, threads=s.model_threads, trusted_keys=s.trusted_keys)   # BundleError: nothing is served
     svc, token = SegService(pred, s), token if token is not None else os.environ.get(TOKEN_ENV) or None
+    app = service_app(svc, s, token, 'medimg segmentation service',
+                      f"Masks of the medimg segmentation bundle {svc.identity['config_hash']} ({svc.identity['arch']}; labels {', '.join(pred.labels['labels'])}).",
+                      'The model: labels, tiling, preprocessing, validation metrics and the model card', 'The bundle is verified and loaded in every worker',
+                      routes=_SEG_ROUTES, file_routes=('/v1/segment',))
 
-    @asynccontextmanager
-    async def lifespan(app):
-        await svc.start()
-        try: yield
-        finally: await svc.stop()
-
-    import inspect
-    quiet = dict(telemetry=dict(tracing=False, metrics=False, logs=False, auto_configure=False)) if 'telemetry' in inspect.signature(FastAPI).parameters else {}
-    app = FastAPI(title='medimg segmentation service', version=__version__, lifespan=lifespan, **quiet,
-                  description=f"Masks of the medimg segmentation bundle {svc.identity['config_hash']} ({svc.identity['arch']}; labels {', '.join(pred.labels['labels'])}).")
-    app.state.service = svc
-    app.add_middleware(BodyLimit, max_bytes=int(s.max_request_mb * 2**20))
-    app.add_middleware(RequestGate, svc=svc, token=token, routes=_SEG_ROUTES, file_routes=('/v1/segment',))
-
-    body = {'requestBody': {'required': True, 'content': {'multipart/form-data': {'schema': {'type': 'object', 'properties': {'file': {'type': 'array', 'items': {'type': 'string', 'format': 'binary'}}},
-            'description': 'one file part per image (any part names): DICOM, PNG, JPEG, TIFF or NPY'}}}}}
-    @app.post('/v1/segment', openapi_extra=body, summary='Label masks and a summary for one or more image files')
+    @app.post('/v1/segment', openapi_extra=UPLOAD_BODY, summary='Label masks and a summary for one or more image files')
     async def segment(request: Request, format: str | None = None, tta: bool = False):
         status, out, media, served = await svc.segment(request, format, tta)
         request.scope.get('medimg', {}).update(served or {})
         return Response(out, status, media_type=media) if media else JSONResponse(out, status)
-
-    @app.get('/v1/model', summary='The model: labels, tiling, preprocessing, validation metrics and the model card')
-    async def model(): return svc.model_info()
-
-    @app.get('/healthz', summary='The process is alive')
-    async def healthz(): return dict(status='ok')
-
-    @app.get('/readyz', summary='The bundle is verified and loaded in every worker')
-    async def readyz():
-        return JSONResponse(dict(status='ready' if svc.ready else 'starting', bundle=svc.identity['checksum']), 200 if svc.ready else 503)
-
-    @app.get('/metrics', summary='Prometheus metrics')
-    async def metrics():
-        from prometheus_client import CONTENT_TYPE_LATEST
-        return Response(svc.metrics.text(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 
