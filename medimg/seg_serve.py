@@ -107,7 +107,7 @@ class SegService:
         t0 = time.perf_counter()
         out, err = await self.pool.run(data, upload_path(self.tmp, up), self.s.decode_timeout_s, tta, fmt)
         self.metrics.segment.observe(time.perf_counter() - t0)
-        if err is not None: out = dict(status=422, error=err)
+        if err is not None: out = dict(status=422, error=f'<upload>: {err}')   # timed out, or its worker died
         if 'error' in out: return r | dict(status=out['status'], error=out['error'].replace('<upload>', f"part {name!r}"))
         return r | out | dict(status=200, error=None)
 
