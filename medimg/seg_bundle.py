@@ -262,7 +262,7 @@ def review_page(results:pd.DataFrame,   # `segment_folder`'s table
     ok = results[results.get('error').isna()] if 'error' in results else results
     if by is None: by = 'disagreement' if 'disagreement' in ok and ok['disagreement'].notna().any() else 'entropy'
     if len(ok) and (by not in ok or ok[by].isna().all()):
-        raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (`medimg segment --tta`) for the views' disagreement" if by == 'disagreement' else ''))
+        raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (as `medimg segment` does unless --no-tta) for the views' disagreement" if by == 'disagreement' else ''))
     q = ok.sort_values(by, ascending=False).reset_index(drop=True)
     q['rank'] = np.arange(1, len(q) + 1); q['flagged'] = q['rank'] <= n_flag
     q.to_csv(out/'review.csv', index=False)

@@ -16,8 +16,8 @@ from .export import check_signature
 from .io import ImageReadError, sniff_format
 from .run import CHECKSUMS_FILE, MODEL_CARD_FILE
 from .seg_bundle import SegPredictor, dicom_seg
-from .serve import (TOKEN_ENV, UPLOAD_BODY, ServeError, ServeSettings, ServiceMetrics, WorkerPool, file_parts, log_setup, read_part,
-                          service_app, upload_path)
+from .serve import (TOKEN_ENV, UPLOAD_BODY, ServeError, ServeSettings, ServiceMetrics, WorkerPool, file_id, file_parts, log_setup,
+                          read_part, service_app, upload_path)
 from .utils import MedimgError, jsonable
 # no `from __future__ import annotations` here: FastAPI reads the endpoints' annotations (Request) at runtime
 
@@ -64,8 +64,6 @@ def seg_identity(pred:SegPredictor, trusted_keys=None)->dict:
                 signed_by=check_signature(pred.dir, trusted_keys))
 
 # %% ../nbs/15d_seg_serve.ipynb #39a74ecc
-def _pid(data:bytes)->str: return hashlib.sha256(data).hexdigest()[:12]   # the file's pseudonymous id in answers and logs
-
 class SegService:
     "The state behind the segmentation endpoints: a verified `SegPredictor`, the worker pool that segments uploads, and the metrics"
     def __init__(self, pred:SegPredictor, settings:ServeSettings|None=None):
@@ -102,7 +100,7 @@ class SegService:
     async def _part(self, name:str, up, tta:bool, fmt:str)->dict:
         "Segment one file part in a worker: a dict with `row` and the mask (or `status` and `error`), the id and size"
         data, bad = await read_part(name, up, self.s.max_file_mb)
-        r = dict(part=name, filename=up.filename, bytes=up.size if data is None else len(data), id=None if data is None else _pid(data))
+        r = dict(part=name, filename=up.filename, bytes=up.size if data is None else len(data), id=None if data is None else file_id(data))
         if bad: return r | dict(status=bad[0], error=bad[1])
         t0 = time.perf_counter()
         out, err = await self.pool.run(data, upload_path(self.tmp, up), self.s.decode_timeout_s, tta, fmt)

@@ -6,8 +6,8 @@ Docs: https://medimg.github.io/medimg/serve.html.md"""
 
 # %% auto #0
 __all__ = ['SERVE_ENV', 'TOKEN_ENV', 'STUDY_TYPE2', 'UPLOAD_BODY', 'ServeError', 'ServeSettings', 'bundle_identity', 'WorkerPool',
-           'ServiceMetrics', 'file_parts', 'read_part', 'upload_path', 'Service', 'structured_report', 'BodyLimit',
-           'RequestGate', 'service_app', 'create_app', 'log_setup', 'serve', 'app_from_env']
+           'ServiceMetrics', 'file_id', 'file_parts', 'read_part', 'upload_path', 'Service', 'structured_report',
+           'BodyLimit', 'RequestGate', 'service_app', 'create_app', 'log_setup', 'serve', 'app_from_env']
 
 # %% ../nbs/15a_serve.ipynb #8bf865ab
 import asyncio, copy, hashlib, hmac, io, json, logging, os, shutil, tempfile, time, uuid
@@ -75,7 +75,7 @@ def _decode_upload(pre, data:bytes, path:str)->tuple:
         p.write_bytes(data)
         x, err, info = prepare_input(pre, path, with_info=True)
     finally: p.unlink(missing_ok=True)
-    return x, None if err is None else err.replace(path, '<upload>'), _pid(data), info
+    return x, None if err is None else err.replace(path, '<upload>'), file_id(data), info
 
 def _orphan_watch(parent:int, every:float=1.):
     "In a decoder process: exit as soon as the server that started it is gone (killed, or shut down before the pool), never linger"
@@ -181,7 +181,7 @@ class ServiceMetrics:
 # %% ../nbs/15a_serve.ipynb #837a2696
 _log = logging.getLogger('medimg.serve')
 
-def _pid(data:bytes)->str:
+def file_id(data:bytes)->str:
     "A pseudonymous id of a file for logs and answers: the first 12 hex digits of its SHA-256"
     return hashlib.sha256(data).hexdigest()[:12]
 
@@ -255,12 +255,12 @@ class Service:
         "Decode one file part and compute its result row: a dict with `row` (or `error` and `status`), the id and size, and the bytes if `keep`"
         data, bad = await read_part(name, up, self.s.max_file_mb)
         r = dict(part=name, filename=up.filename, bytes=up.size if data is None else len(data)) | (dict(data=data) if keep else {})
-        if bad: return r | dict(id=None if data is None else _pid(data), status=bad[0], error=bad[1])
+        if bad: return r | dict(id=None if data is None else file_id(data), status=bad[0], error=bad[1])
         path = upload_path(self.tmp, up)
         t0 = time.perf_counter(); self.batcher.decoding += 1
         try:
             res, err = await self.decoder.run(data, path, self.s.decode_timeout_s)
-            x, err, r['id'], info = res if res is not None else (None, err, _pid(data), None)
+            x, err, r['id'], info = res if res is not None else (None, err, file_id(data), None)
         finally: self.batcher.decoding -= 1
         self.metrics.decode.observe(time.perf_counter() - t0)
         if err is not None: return r | dict(status=422, error=err.replace('<upload>', f"part {name!r}"))
