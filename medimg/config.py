@@ -7,7 +7,7 @@ Docs: https://medimg.github.io/medimg/config.html.md"""
 # %% ../nbs/02_config.ipynb #f85727a7
 from __future__ import annotations
 import copy, dataclasses, difflib, hashlib, json, math, types, typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, dataclass, field, fields, is_dataclass
 from pathlib import Path
 
 import yaml
@@ -17,9 +17,9 @@ from .utils import MedimgError
 
 # %% auto #0
 __all__ = ['TASKS', 'LOSS_TASKS', 'METRIC_ABBREV', 'opt', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig',
-           'CalibrationConfig', 'ExportConfig', 'ExperimentConfig', 'ConfigError', 'config_rule', 'known_task',
-           'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict', 'apply_overrides', 'load_config',
-           'save_config', 'config_hash', 'checkpoint_name']
+           'CalibrationConfig', 'ExportConfig', 'ClipConfig', 'ExperimentConfig', 'ConfigError', 'config_rule',
+           'known_task', 'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict', 'apply_overrides',
+           'load_config', 'save_config', 'config_hash', 'checkpoint_name']
 
 # %% ../nbs/02_config.ipynb #d2d6fe34
 def opt(default,                    # default value (lists and dicts are copied per instance)
@@ -29,7 +29,7 @@ def opt(default,                    # default value (lists and dicts are copied 
         high:float|None=None,        # upper bound of a numeric field
         low_open:bool=False,         # exclude `low` itself
         high_open:bool=False,        # exclude `high` itself
-        hash:bool=True,              # include this field in `config_hash`
+        hash:bool|str=True,          # include this field in `config_hash`; 'changed': only when it differs from its default
        ):
     "A dataclass field carrying validation metadata for `ExperimentConfig` sections"
     kw = dict(default_factory=lambda: copy.deepcopy(default)) if isinstance(default, (list, dict)) else dict(default=default)
@@ -81,6 +81,7 @@ class ModelConfig:
     head: str|None = opt(None, choices=(None, 'linear', 'mlp', 'clinical'))  # classifier head preset (`medimg.models.HEADS`)
     kwargs: dict = opt({})         # extra arguments for `timm.create_model`, e.g. {img_size: 64} for a ViT at 64 px (checked against the model)
     small_input: bool = False      # ResNet-family CNNs: a stride-1 stem without max-pool for 28-64 px inputs (`medimg.models.adapt_small_input`)
+    family: str = opt('timm', choices=('timm', 'clip'), hash='changed')  # 'clip': a CLIP image-text model (`medimg.vlm`), `pretrained` naming its folder
 
 @dataclass
 class LossConfig:
@@ -139,6 +140,21 @@ class ExportConfig:
     ood: str|None = opt('mahalanobis', choices=(None, 'msp', 'energy', 'mahalanobis'))  # out-of-distribution score of the bundle (`14a_ood`); None: input checks only
     ood_keep: float = opt(0.95, low=0.5, high=1., high_open=True)  # fraction of validation images the OOD threshold keeps
 
+@dataclass
+class ClipConfig:
+    "A CLIP model's class prompts and how it is tuned (`model.family: clip`, `medimg.vlm`)"
+    templates: list[str] = opt(['a chest x-ray showing {}', '{} on a radiograph', 'a radiograph with {}'])  # prompt templates; {} is the class text
+    class_text: dict = opt({})     # label -> the words put into the templates, e.g. {normal: no pneumonia} (default: the label)
+    prompts: dict = opt({})        # label -> its own list of full prompts, replacing the templates for that label
+    tune: str = opt('lora', choices=('zero_shot', 'probe', 'lora'))  # nothing trains; a linear probe on frozen image features; LoRA adapters
+    lora_r: int = opt(8, low=1, high=1024)            # LoRA rank
+    lora_alpha: float = opt(16., low=0, high=1e6, low_open=True)  # LoRA scaling numerator (the update is scaled by alpha / r)
+    lora_dropout: float = opt(0., low=0, high=1, high_open=True)  # dropout on the LoRA input
+    lora_targets: list[str] = opt(['q_proj', 'v_proj'])  # linear layers of the encoder(s) that get adapters
+    train_text: bool = False       # LoRA on the text encoder too (frozen by default: its prompt embeddings are computed once)
+    sample_prompts: bool = True    # training: the classification logits use one prompt per class, drawn per batch
+    contrastive_weight: float = opt(0.5, low=0, high=1)  # share of the multi-positive image-text loss; the classification loss gets the rest
+
 # %% ../nbs/02_config.ipynb #8ac1a854
 @dataclass
 class ExperimentConfig:
@@ -152,6 +168,7 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
+    clip: ClipConfig = field(default_factory=ClipConfig, metadata=dict(hash='changed'))  # prompts and tuning of `model.family: clip` (hashed once changed)
 
 # %% ../nbs/02_config.ipynb #9907a50c
 class ConfigError(MedimgError, ValueError):
@@ -298,6 +315,11 @@ def _weights_xor_sampler(cfg):
 def _pretrained_needs_normalisation(cfg):
     if cfg.model.pretrained is not False and cfg.data.normalize == 'none':
         return "model.pretrained is set but data.normalize='none': pretrained weights expect normalised input; use 'imagenet'"
+
+@config_rule
+def _clip_needs_folder(cfg):
+    if cfg.model.family == 'clip' and not isinstance(cfg.model.pretrained, str):
+        return "model.family='clip' needs model.pretrained to be the path of a local CLIP folder in the Hugging Face format (see `medimg.vlm.load_clip`)"
 
 @config_rule
 def _one_target(cfg):
@@ -449,8 +471,8 @@ def save_config(cfg:ExperimentConfig, # config to write
 def _hashable(obj)->dict:
     res = {}
     for f in fields(obj):
-        if not f.metadata.get('hash', True): continue
-        v = getattr(obj, f.name)
+        h, v = f.metadata.get('hash', True), getattr(obj, f.name)
+        if not h or (h == 'changed' and v == (f.default if f.default is not MISSING else f.default_factory())): continue   # options added later leave existing hashes alone
         res[f.name] = _hashable(v) if is_dataclass(v) else v
     return res
 

@@ -28,7 +28,8 @@ MIN_CAM_GRID = 8   # the default CAM layer's map has at least this many cells pe
 def target_layer(model:torch.nn.Module,
                  size:int|None=None,   # input side in pixels: choose the deepest stage whose map is at least `MIN_CAM_GRID` cells wide
                 )->torch.nn.Module:
-    "The layer CAMs are taken from: the last block's norm1 for ViT-style models, else timm's deepest feature stage with a map of at least 8 x 8 (the last stage without `size`)"
+    "The layer CAMs are taken from: the model's own `cam_layer()` (a CLIP model), the last block's norm1 for ViT-style models, else timm's deepest feature stage with a map of at least 8 x 8 (the last stage without `size`)"
+    if hasattr(model, 'cam_layer'): return model.cam_layer()
     if hasattr(model, 'blocks') and hasattr(model, 'patch_embed'): return model.blocks[-1].norm1
     if hasattr(model, 'layers') and hasattr(model.layers[-1], 'blocks'): return model.layers[-1].blocks[-1].norm1  # Swin
     fi = getattr(model, 'feature_info', None)
@@ -45,7 +46,8 @@ def target_layer(model:torch.nn.Module,
     return convs[-1]
 
 def reshape_transform(model:torch.nn.Module, x:torch.Tensor):
-    "A function turning the target layer's output into B x C x h x w, derived from the model and input size (None for CNNs)"
+    "A function turning the target layer's output into B x C x h x w, derived from the model and input size (the model's own `cam_reshape`; None for CNNs)"
+    if hasattr(model, 'cam_reshape'): return model.cam_reshape(x)
     if hasattr(model, 'patch_embed') and hasattr(model, 'blocks'):
         ph, pw = model.patch_embed.patch_size
         gh, gw = x.shape[-2] // ph, x.shape[-1] // pw
@@ -100,8 +102,9 @@ def explain(model:torch.nn.Module,  # a medimg/timm model
         with getattr(pgc, CAM_METHODS[method])(model=model, target_layers=[layer or target_layer(model, min(x.shape[-2:]))],
                                                reshape_transform=reshape_transform(model, x)) as cam:  # hooks released on exit
             if hasattr(cam, 'batch_size'): cam.batch_size = 64
+            frozen = not any(p.requires_grad for p in model.parameters())   # a frozen model (a zero-shot CLIP): the gradient reaches the layer through the input
             with contextlib.redirect_stderr(io.StringIO()):  # ScoreCAM draws a tqdm bar per call
-                maps = cam(input_tensor=x, targets=_targets(model, logits, target))
+                maps = cam(input_tensor=x.detach().clone().requires_grad_() if frozen else x, targets=_targets(model, logits, target))
     finally: model.train(was_training)
     return np.nan_to_num(maps.astype(np.float32)).clip(0, 1)
 

@@ -19,7 +19,7 @@ from .calibration import Calibrator
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
                         MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
-                        OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE)
+                        OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE, CLIP_FILE, ADAPTER_FILE, TEXT_EMBEDDINGS_FILE)
 from .ood import InputProfile, OODDetector, image_info
 from .transforms import Preprocess
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
@@ -329,6 +329,15 @@ def bundle_content_problems(path)->list[str]:
             fd = (meta.get('features') or {}).get('shape', [None, None])[-1]
             if fd != det.means.shape[1]: P.append(f"ood.json: Mahalanobis arrays for {det.means.shape[1]} features, the model gives {fd}")
     except Exception as e: P.append(f"ood.json: not an OOD detector and input profile ({type(e).__name__}: {' '.join(str(e).split())[:160]})")
+    cl = load(CLIP_FILE, required=False)
+    if cl is not None and cl.get('text_embeddings'):
+        try:
+            a = read_safetensors(d/TEXT_EMBEDDINGS_FILE)
+            E, cls = a['embeddings'], a['classes']
+            if E.ndim != 2 or E.shape[0] != len(cl.get('prompts') or []) or cls.shape != (E.shape[0],):
+                P.append(f"{TEXT_EMBEDDINGS_FILE}: {E.shape[0]} embeddings and {cls.size} classes for {len(cl.get('prompts') or [])} prompts in clip.json")
+            elif sorted(set(cls.tolist())) != list(range(len(names))): P.append(f"{TEXT_EMBEDDINGS_FILE}: prompt classes {sorted(set(cls.tolist()))} are not the labels 0..{len(names) - 1}")
+        except Exception as e: P.append(f"{TEXT_EMBEDDINGS_FILE}: not the prompts' embeddings ({type(e).__name__}: {' '.join(str(e).split())[:160]})")
     return P
 
 # %% ../nbs/15_export.ipynb #5360d554
@@ -457,8 +466,11 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     _check_thresholds(thr)
     pre, C, S = run.preprocess, run.preprocess.channels, run.preprocess.size
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    if 'safetensors' in formats and hasattr(run.model, 'merged'):
+        raise ValueError("a CLIP bundle offers no torch backend (formats=['onnx']): its ONNX model holds the merged weights and adapter.safetensors the adapters")
     try:
         m = run.model.eval().cpu()
+        if hasattr(m, 'merged'): m = m.merged()   # a CLIP model: LoRA folded into the weights, the prompts' embeddings computed once
         feats = ec.ood == 'mahalanobis'   # the Mahalanobis score needs the penultimate features as a second output
         if feats: from medimg.models import WithFeatures
         fp32 = export_onnx(WithFeatures(m) if feats else m, work/MODEL_FILE, S, C, ec.opset, outputs=('logits', 'features') if feats else ('logits',))
@@ -483,6 +495,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
             from safetensors.torch import save_file
             save_file({k: v.contiguous() for k, v in m.state_dict().items()}, str(work/WEIGHTS_FILE))
         info['ood'] = _fit_ood(work, run, pre, ec.ood, ec.ood_keep)
+        if hasattr(m, 'merged'): info['clip'] = _write_clip(work, run.model, m, run)
         _write_metadata(work, run, cal, thr, ev, info, formats, cs, signer=key_fingerprint(key) if key else None)
         write_checksums(work)
         if key: sign_bundle(work, key)
@@ -533,6 +546,21 @@ def _fit_ood(work:Path, run, pre:Preprocess, score:str|None, keep:float, max_tra
         save_file(dict(means=np.ascontiguousarray(det.means), precision=np.ascontiguousarray(det.precision)), str(work/OOD_ARRAYS_FILE))
     return dict(detector=det.to_dict() if det else None, profile=profile.to_dict(), skipped=skipped)
 
+def _write_clip(work:Path, model, merged, run)->dict:
+    "A CLIP bundle's own files: clip.json (source, prompts, logit scale, tuning), the prompts' text embeddings, the unmerged LoRA adapters"
+    from safetensors.numpy import save_file
+    from medimg.vlm import save_adapters, trainable_parameters
+    head, c = merged.get_classifier(), run.config.clip
+    info = dict(source=Path(str(run.config.model.pretrained)).name, tune=c.tune, head=type(head).__name__, labels=list(run.labels),
+                trainable=trainable_parameters(model), towers=sorted(model.towers()),
+                lora=dict(r=c.lora_r, alpha=c.lora_alpha, dropout=c.lora_dropout, targets=list(c.lora_targets)) if c.tune == 'lora' else None)
+    if hasattr(head, 'emb'):   # a prompt head: the ONNX model's classifier is these embeddings times the logit scale
+        save_file(dict(embeddings=np.ascontiguousarray(head.emb.numpy(), np.float32), classes=head.owner.numpy().astype(np.int64)), str(work/TEXT_EMBEDDINGS_FILE))
+        info.update(prompts=list(head.prompts), logit_scale=float(head.scale), text_embeddings=TEXT_EMBEDDINGS_FILE)
+    if save_adapters(model, work/ADAPTER_FILE): info['adapters'] = ADAPTER_FILE
+    (work/CLIP_FILE).write_text(json.dumps(jsonable(info), indent=1) + '\n')
+    return info
+
 def _load_ood(d:Path)->tuple:
     "(OODDetector or None, InputProfile or None) from a bundle's ood.json and ood.safetensors"
     if not (d/OOD_FILE).exists(): return None, None
@@ -564,7 +592,8 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
     if run.task == 'binary': dump(REFERENCE_FILE, _reference(run, cal))
     from medimg.config import save_config
     c = run.config   # the bundle leaves the lab: its config names no folder of the training machine
-    save_config(dataclasses.replace(c, output_dir='.', data=dataclasses.replace(c.data, root=None, manifest=Path(c.data.manifest).name if c.data.manifest else None)), work/CONFIG_FILE)
+    save_config(dataclasses.replace(c, output_dir='.', data=dataclasses.replace(c.data, root=None, manifest=Path(c.data.manifest).name if c.data.manifest else None),
+                                    model=dataclasses.replace(c.model, pretrained=Path(c.model.pretrained).name if isinstance(c.model.pretrained, str) else c.model.pretrained)), work/CONFIG_FILE)
     for f in (ENVIRONMENT_FILE, DATASET_CARD_FILE):
         if (run.run_dir/f).exists(): shutil.copy2(run.run_dir/f, work/f)
     loc = run.run_dir/EXPLAIN_DIR/LOCALIZATION_FILE
@@ -576,7 +605,7 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
     env = environment_report()
     meta = dict(medimg_bundle=BUNDLE_FORMAT, medimg_version=__version__, created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 run_id=run.run_id, run_name=run.config.name, run_folder=run.run_dir.name, formats=formats, precision=info['precision'],
-                opset=max(o.version for o in g.opset_import if o.domain in ('', 'ai.onnx')), arch=run.config.model.arch,
+                opset=max(o.version for o in g.opset_import if o.domain in ('', 'ai.onnx')), arch=getattr(run.model, 'medimg_arch', run.config.model.arch),
                 input=dict(name='image', dtype='float32', shape=['batch', run.preprocess.channels, run.preprocess.size, run.preprocess.size],
                            preprocess=PREPROCESS_FILE),
                 output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),

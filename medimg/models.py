@@ -226,7 +226,8 @@ def first_conv(model:nn.Module)->nn.Module:
 
 # %% ../nbs/07_models.ipynb #fe111a11
 def model_splitter(model:nn.Module)->list[list]:
-    "fastai splitter: [body parameters, head parameters], the head being the classifier"
+    "fastai splitter: [body parameters, head parameters], the head being the classifier (or the model's own `param_groups`, e.g. a CLIP's adapters)"
+    if hasattr(model, 'param_groups'): return model.param_groups()   # the model says what trains: frozen weights stay out of the optimiser
     name = _classifier_name(model)
     head_ids = {id(p) for p in model.get_submodule(name).parameters()}
     params = list(model.parameters())

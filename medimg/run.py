@@ -25,10 +25,11 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'ROC_PR_PLOT', 'CONFUSION_PLOT', 'EVALUATION_FILE', 'EVALUATION_REPORT', 'EVALUATION_PLOT',
            'CALIBRATION_FILE', 'LOCALIZATION_FILE', 'LOCALIZATION_CSV', 'CAM_GRID_FILE', 'PREDICTIONS_TEST_FILE',
            'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
-           'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE',
-           'OOD_FILE', 'OOD_ARRAYS_FILE', 'ROBUSTNESS_DIR', 'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT',
-           'CORRUPTION_PLOT', 'OOD_PLOT', 'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths',
-           'record_run_paths', 'load_run_manifest', 'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint',
+           'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CLIP_FILE', 'ADAPTER_FILE', 'TEXT_EMBEDDINGS_FILE',
+           'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE', 'OOD_FILE', 'OOD_ARRAYS_FILE', 'ROBUSTNESS_DIR',
+           'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT', 'CORRUPTION_PLOT', 'OOD_PLOT', 'MODEL_FAMILIES',
+           'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
+           'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint', 'build_model', 'check_model',
            'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
@@ -47,6 +48,7 @@ PREDICTIONS_TEST_FILE = 'predictions_test.csv'
 MODEL_FILE, MODEL_INT8_FILE, WEIGHTS_FILE = 'model.onnx', 'model.int8.onnx', 'weights.safetensors'
 THRESHOLDS_FILE, LABELS_FILE, METRICS_FILE, BUNDLE_FILE = 'thresholds.json', 'labels.json', 'metrics.json', 'bundle.json'
 MODEL_CARD_FILE, CHECKSUMS_FILE = 'MODEL_CARD.md', 'checksums.sha256'
+CLIP_FILE, ADAPTER_FILE, TEXT_EMBEDDINGS_FILE = 'clip.json', 'adapter.safetensors', 'text_embeddings.safetensors'   # a CLIP bundle: prompts and LoRA settings, the unmerged adapters, the prompts' embeddings
 CONFORMAL_FILE, REFERENCE_FILE, SIGNATURE_FILE = 'conformal.json', 'reference.json', 'signature.json'
 OOD_FILE, OOD_ARRAYS_FILE = 'ood.json', 'ood.safetensors'   # the out-of-distribution detector and input profile; its Mahalanobis arrays
 ROBUSTNESS_DIR, ROBUSTNESS_FILE, ROBUSTNESS_REPORT = 'robustness', 'robustness.json', 'ROBUSTNESS.md'
@@ -149,6 +151,25 @@ def load_checkpoint(path, what:str='checkpoint'):
                else "retrain, or restore the file from a copy (the MLflow store keeps the best checkpoint as an artifact)")
         raise CheckpointError(f"{p}: the {what} cannot be read, it is damaged or truncated ({type(e).__name__}: {' '.join(str(e).split())[:150]}); {fix}") from None
 
+# %% ../nbs/10_run.ipynb #1ec75d52
+MODEL_FAMILIES = dict(timm=('medimg.models', 'model_from_config', 'check_model_config'),   # model.family -> (module, builder, preflight check),
+                      clip=('medimg.vlm', 'clip_from_config', 'check_clip_config'))        # imported only when a model is built
+
+def _family(cfg, i:int):
+    import importlib
+    fam = cfg.model.family
+    if fam not in MODEL_FAMILIES: raise ValueError(f"model.family={fam!r} is not one of {', '.join(MODEL_FAMILIES)}")
+    mod, *names = MODEL_FAMILIES[fam]
+    return getattr(importlib.import_module(mod), names[i])
+
+def build_model(cfg, task:str, labels:list, pretrained=None):
+    "The model `cfg.model` describes for `task` and `labels`, from the builder of its family (`MODEL_FAMILIES`)"
+    return _family(cfg, 0)(cfg, task, labels, pretrained=pretrained)
+
+def check_model(cfg, task:str='binary', labels:list|None=None):
+    "The family's preflight check of `cfg`'s model (raises `ConfigError` with the reason)"
+    return _family(cfg, 1)(cfg, task, labels)
+
 # %% ../nbs/10_run.ipynb #7a78582f
 def unwrap_model(model):
     "The module inside a `DistributedDataParallel` wrapper (or `model` itself)"
@@ -159,11 +180,10 @@ def model_from_run(run_dir,                # run folder written by `train`
                   ):
     "The run's model with its checkpoint loaded (`weights_only=True`), in eval mode on the CPU"
     import torch
-    from medimg.models import model_from_config   # torch and timm only when a model is built: the bundle's inference path imports this module
     d = Path(run_dir)
     if not (d/SUMMARY_FILE).exists(): raise FileNotFoundError(f"{d} is not a finished medimg run (no {SUMMARY_FILE})")
     s, cfg = json.loads((d/SUMMARY_FILE).read_text()), load_config(d/CONFIG_FILE)
-    m = model_from_config(cfg, s['task'], s['labels'], pretrained=False)
+    m = build_model(cfg, s['task'], s['labels'], pretrained=False)
     ck = d/CHECKPOINTS_DIR/(checkpoint or s['best_checkpoint'] or LAST_CHECKPOINT)
     m.load_state_dict(load_checkpoint(ck))
     return m.eval()

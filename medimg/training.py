@@ -32,8 +32,8 @@ from .utils import atomic_write
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'fit_schedule',
-           'TrackEpochs', 'grad_accum_cb', 'EMA', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier', 'art_targets',
-           'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'resume_state', 'dist_info',
+           'TrackEpochs', 'grad_accum_cb', 'EMA', 'PromptContrast', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier',
+           'art_targets', 'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'resume_state', 'dist_info',
            'init_distributed', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'RunSetup', 'build_learner', 'train',
            'plot_history', 'save_plots', 'summary_table']
 
@@ -247,6 +247,19 @@ class EMA(Callback):
         if self.backup is not None: unwrap_model(self.learn.model).load_state_dict(self.backup, strict=False); self.backup = None
 
 
+# %% ../nbs/12_training.ipynb #643f9863
+class PromptContrast(Callback):
+    "Training loss of a CLIP model: (1 - weight) x the classification loss + weight x `multi_positive_loss` of the batch's image-prompt similarities"
+    order = 1   # before gradient accumulation (and mixed precision) see the loss
+    def __init__(self, weight:float): self.weight = weight
+    def after_loss(self):
+        head = unwrap_model(self.learn.model).get_classifier()
+        sims = getattr(head, 'sims', None)
+        if not self.training or sims is None: return
+        from medimg.vlm import multi_positive_loss
+        mix = (1 - self.weight) * self.learn.loss_grad + self.weight * multi_positive_loss(sims, self.learn.yb[0], head.owner)
+        self.learn.loss_grad, self.learn.loss, head.sims = mix, mix.detach().clone(), None
+
 # %% ../nbs/12_training.ipynb #01fdd1f4
 class TwoClassLogits(nn.Module):
     "A one-logit binary model as the two logits (-z/2, z/2): softmax gives the sigmoid, cross-entropy the binary one (what ART's classifiers expect)"
@@ -365,7 +378,7 @@ def preflight(cfg:ExperimentConfig,     # the experiment
     "Everything that can be refused before a run file is written: the manifest, the task and positive class, options that misfit the task, the model at the input size, the preprocessing keys"
     from medimg.config import task_problems
     from medimg.data import data_root, read_manifest, set_task, validate_manifest
-    from medimg.models import check_model_config
+    from medimg.run import check_model
     from medimg.transforms import Preprocess
     src = 'manifest given to train()'
     if df is None and cfg.data.manifest:
@@ -387,7 +400,7 @@ def preflight(cfg:ExperimentConfig,     # the experiment
     task, labels = df.attrs['task'], df.attrs['labels']
     problems = task_problems(cfg, task)
     if problems: raise ConfigError([f"{src} makes the task '{task}' ({', '.join(map(str, labels))}): {p}" for p in problems])
-    check_model_config(cfg, task, labels)
+    check_model(cfg, task, labels)   # the model family's own check (timm: one input through it at data.image_size)
     Preprocess.from_config(cfg)
     if cfg.train.schedule == 'two_phase' and cfg.model.pretrained is False:
         warnings.warn("train.schedule='two_phase' with model.pretrained=false: freezing a randomly initialised body protects nothing "
@@ -639,11 +652,12 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
     from fastai.learner import Learner
     from medimg.data import get_dataloaders, manifest_task
     from medimg.losses import get_loss
-    from medimg.models import model_from_config, model_splitter
+    from medimg.models import model_splitter
+    from medimg.run import build_model
     device = device or get_device()
     task, labels = manifest_task(df, cfg.data.task, cfg.data.positive_label)
     tr, h, tc = df[df.split == 'train'], config_hash(cfg), cfg.train
-    model = model_from_config(cfg, task, labels)
+    model = build_model(cfg, task, labels)
     pre = _make_preprocess(cfg, model, tr.path)
     if rank == 0: (run_dir/PREPROCESS_FILE).write_text(pre.to_json() + '\n')
     dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
@@ -656,6 +670,7 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
     all_cbs = [best, timer, runstate, EpochNumbers()] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
     if tc.adversarial: all_cbs.append(AdversarialTraining(tc.adversarial, tc.adv_eps, tc.adv_steps, task, pre, tc.trades_beta))
     if tc.grad_accum > 1: all_cbs.append(grad_accum_cb(tc.grad_accum, cfg.data.bs))
+    if getattr(model, 'contrastive_weight', 0): all_cbs.append(PromptContrast(model.contrastive_weight))   # a CLIP model's image-text loss
     if world > 1: all_cbs.append(DDP(device))
     learn = Learner(dls, model, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
                     splitter=model_splitter, wd=tc.wd, path=run_dir, model_dir=CHECKPOINTS_DIR)
@@ -743,8 +758,11 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
         start, opt_state, lr_found = _restore(s, cfg, state)
         s.runstate.lr_found = lr_found
         t0 = time.perf_counter()
-        try: fit_schedule(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
-        except BaseException: s.runstate.abort(s.tracker); raise   # a resume sets the MLflow run running again
+        if not any(p.requires_grad for p in s.learn.model.parameters()):   # nothing to train (a zero-shot CLIP model): evaluated as it is
+            if rank == 0: (run_dir/CHECKPOINTS_DIR).mkdir(exist_ok=True); _atomic_save(unwrap_model(s.learn.model).state_dict(), run_dir/CHECKPOINTS_DIR/LAST_CHECKPOINT)
+        else:
+            try: fit_schedule(s.learn, dataclasses.replace(cfg.train, lr=lr_found) if lr_found else cfg.train, s.cbs, start=start, opt_state=opt_state)
+            except BaseException: s.runstate.abort(s.tracker); raise   # a resume sets the MLflow run running again
         return _results(s, cfg, start, lr_found, (time.perf_counter() - t0) / 60)
     finally:
         if lock: lock.release()
@@ -779,7 +797,7 @@ def save_plots(res:TrainResult)->list[Path]:
     out.mkdir(exist_ok=True)
     def save(fig, name):
         fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); paths.append(out/name)
-    save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)
+    if len(res.history): save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)   # a model that was not trained has no curves
     d, split = (res.test, 'test') if res.test else (res.valid, 'valid')
     if res.task == 'binary' and len(set(d['targets'].tolist())) == 2:   # no point at 0.5: the confusion matrix at the chosen operating point is `evaluate`'s
         save(plot_roc_pr(d['targets'], d['probs'].ravel(), label=split), ROC_PR_PLOT)
