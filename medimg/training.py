@@ -729,7 +729,7 @@ def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:floa
                       run_id=s.tracker.run_id if s.tracker else None)
     if s.rank == 0:
         _write_summary(res, minutes, s.best.best_epoch, s.monitor, dict(precision=s.precision, world_size=s.world, resumed_from_epoch=start or None,
-                                                                        lr_found=lr_found, early_stopped=s.best.stop))
+                                                                        lr_found=lr_found, early_stopped=s.best.stop, parameters=_parameters(learn.model)))
         save_plots(res)
         if s.tracker: _log_final(s.tracker, res)
     if s.world > 1: torch.distributed.barrier()
@@ -770,9 +770,14 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
 # %% ../nbs/12_training.ipynb #84dd4f34
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
+def _parameters(model)->dict:
+    "Trainable and total parameter counts: what a frozen encoder, a probe or LoRA adapters leave to train"
+    ps = list(unwrap_model(model).parameters())
+    return dict(trainable=sum(p.numel() for p in ps if p.requires_grad), total=sum(p.numel() for p in ps))
+
 def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict):
     s = dict(name=res.config.name, config_hash=config_hash(res.config), run_id=res.run_id, task=res.task, labels=res.labels,
-             positive_label=res.labels[-1] if res.task == 'binary' else None, arch=res.config.model.arch, epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
+             positive_label=res.labels[-1] if res.task == 'binary' else None, arch=getattr(unwrap_model(res.learn.model), 'medimg_arch', res.config.model.arch), epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
              best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None, train_minutes=round(minutes, 2),
              **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
     (res.run_dir/SUMMARY_FILE).write_text(json.dumps(s, indent=2) + '\n')

@@ -367,10 +367,10 @@ SYNTH_CAPTIONS = dict(no_finding=('a normal chest radiograph', 'clear lungs', 'n
                       nodule=('a lung nodule', 'a radiograph with a nodule', 'a round opacity in the lung'))   # worded unlike the prompt templates
 
 def synthetic_clip(dest,                   # folder to write the pretrained CLIP to
-                   n_patients:int=60,      # synthetic patients to pretrain on
+                   n_patients:int=200,     # synthetic patients to pretrain on (fewer leave it knowing little)
                    image_size:int=64,      # input side (a multiple of `patch_size`)
                    seed:int=1,             # data and training seed (runs use 42: other patients)
-                   epochs:int=15,
+                   epochs:int=30,
                    **tiny,                 # `tiny_clip` arguments (patch_size, width, layers, ...)
                   )->Path:
     "A tiny CLIP pretrained on captioned synthetic chest radiographs (`pretrain_clip`): a stand-in for a biomedical CLIP, no download"
