@@ -72,6 +72,9 @@ _HINT = (f"put a CLIP model saved in the Hugging Face format there ({', '.join(C
 def _check_folder(folder)->Path:
     if folder in (None, False, True) or not str(folder).strip(): raise ClipNotFoundError(f"model.family=clip needs model.pretrained to be the path of a CLIP folder: {_HINT}")
     d = Path(folder)
+    if d.is_file() or (d/'open_clip_config.json').exists():   # OpenCLIP's layouts: a checkpoint file, or a folder with its own config
+        raise ClipNotFoundError(f"{d}: an OpenCLIP checkpoint, which medimg does not read (yet); {_HINT}. A model OpenCLIP and transformers "
+                                "both know (OpenAI's, PubMed-CLIP) is on the hub in the Hugging Face format too")
     if not d.is_dir(): raise ClipNotFoundError(f"{d}: no such folder; {_HINT}")
     missing = [f for f in ('config.json', 'tokenizer_config.json') if not (d/f).exists()]
     if not any((d/f).exists() for f in ('model.safetensors', 'pytorch_model.bin')): missing.append('model.safetensors')
