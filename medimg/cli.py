@@ -356,6 +356,22 @@ def _keygen(args)->int:
     print(f"private key: {priv} (keep it secret)\npublic key : {pub}\nfingerprint: {key_fingerprint(pub)}")
     return 0
 
+# %% ../nbs/17_cli.ipynb #568fc63a
+@subcommand('clip-convert', 'Write an OpenCLIP ViT checkpoint as a Hugging Face CLIP folder, for model.family=clip',
+            args=[(('src',), dict(metavar='SRC', help='an OpenCLIP folder (open_clip_config.json and weights) or a checkpoint file')),
+                  (('--out',), dict(required=True, metavar='DIR', help='the Hugging Face CLIP folder to write')),
+                  (('--model',), dict(metavar='NAME', help="a checkpoint file's OpenCLIP model name, e.g. ViT-B-32 (open_clip.list_models())")),
+                  (('--overwrite',), dict(action='store_true', help='replace an existing folder'))],
+            description='The weights are read with safetensors or torch.load(weights_only=True); models with towers CLIPModel lacks '
+                        '(a timm trunk, a Hugging Face text encoder, layer scale) are refused with the settings that stand in the way.')
+def _clip_convert(args)->int:
+    try:
+        from medimg.vlm import convert_open_clip
+        d = convert_open_clip(args.src, args.out, model=args.model, overwrite=args.overwrite)
+    except (ValueError, FileNotFoundError, FileExistsError, ImportError) as e: print(f'medimg clip-convert: error: {e}', file=sys.stderr); return 2
+    print(f"converted : {args.src}\nwritten   : {d}\nuse it    : model.family=clip model.pretrained={d}")
+    return 0
+
 # %% ../nbs/17_cli.ipynb #0f95420e
 @subcommand('robustness', 'Adversarial, corruption and out-of-distribution reports of a finished run, written to RUN/robustness',
             args=[(('--run',), dict(required=True, metavar='DIR', help='run folder written by medimg train or medimg demo')),

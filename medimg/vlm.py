@@ -19,10 +19,11 @@ from .utils import MedimgError
 
 
 # %% auto #0
-__all__ = ['CLIP_FILES', 'TUNE_MODES', 'SYNTH_CAPTIONS', 'ClipNotFoundError', 'tiny_clip', 'load_clip', 'class_prompts',
-           'TextPrompts', 'encode_prompts', 'PromptHead', 'zero_shot_weights', 'multi_positive_loss', 'ClipClassifier',
-           'add_lora', 'trainable_parameters', 'save_adapters', 'load_adapters', 'clip_classifier', 'clip_from_config',
-           'pretrain_clip', 'synthetic_clip', 'check_clip_config']
+__all__ = ['CLIP_FILES', 'OPEN_CLIP_FILES', 'TUNE_MODES', 'SYNTH_CAPTIONS', 'ClipNotFoundError', 'tiny_clip', 'load_clip',
+           'convert_open_clip', 'class_prompts', 'TextPrompts', 'encode_prompts', 'PromptHead', 'zero_shot_weights',
+           'multi_positive_loss', 'ClipClassifier', 'add_lora', 'trainable_parameters', 'save_adapters',
+           'load_adapters', 'clip_classifier', 'clip_from_config', 'pretrain_clip', 'synthetic_clip',
+           'check_clip_config']
 
 # %% ../nbs/07a_vlm.ipynb #7958f371
 CLIP_FILES = ('config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'processor_config.json or preprocessor_config.json')
@@ -73,8 +74,8 @@ def _check_folder(folder)->Path:
     if folder in (None, False, True) or not str(folder).strip(): raise ClipNotFoundError(f"model.family=clip needs model.pretrained to be the path of a CLIP folder: {_HINT}")
     d = Path(folder)
     if d.is_file() or (d/'open_clip_config.json').exists():   # OpenCLIP's layouts: a checkpoint file, or a folder with its own config
-        raise ClipNotFoundError(f"{d}: an OpenCLIP checkpoint, which medimg does not read (yet); {_HINT}. A model OpenCLIP and transformers "
-                                "both know (OpenAI's, PubMed-CLIP) is on the hub in the Hugging Face format too")
+        raise ClipNotFoundError(f"{d}: an OpenCLIP checkpoint; convert it once with medimg.vlm.convert_open_clip({str(d)!r}, DEST) "
+                                "(`medimg clip-convert`) and set model.pretrained to DEST")
     if not d.is_dir(): raise ClipNotFoundError(f"{d}: no such folder; {_HINT}")
     missing = [f for f in ('config.json', 'tokenizer_config.json') if not (d/f).exists()]
     if not any((d/f).exists() for f in ('model.safetensors', 'pytorch_model.bin')): missing.append('model.safetensors')
@@ -95,6 +96,121 @@ def load_clip(folder)->tuple:
     stats = dict(name=d.name, mean=[float(v) for v in proc.get('image_mean', (0.48145466, 0.4578275, 0.40821073))],
                  std=[float(v) for v in proc.get('image_std', (0.26862954, 0.26130258, 0.27577711))])
     return model.eval(), tok, stats
+
+
+# %% ../nbs/07a_vlm.ipynb #275e9ec1
+OPEN_CLIP_FILES = ('open_clip_config.json', 'open_clip_model.safetensors or open_clip_pytorch_model.bin')   # an OpenCLIP folder (its hub layout)
+
+_OC_FREE = dict(   # OpenCLIP settings that map onto CLIPModel's; any other must keep its default
+    vision={'layers', 'width', 'head_width', 'mlp_ratio', 'patch_size', 'image_size', 'patch_dropout', 'output_tokens'},
+                text={'context_length', 'vocab_size', 'width', 'heads', 'layers', 'mlp_ratio', 'output_tokens'})
+
+def _open_clip_source(src, model)->tuple:
+    "(model_cfg, preprocess_cfg, weights file) of an OpenCLIP folder (its hub layout) or checkpoint file (with `model`: a name or a model_cfg)"
+    import open_clip
+    src = Path(src)
+    if src.is_dir():
+        if not (src/'open_clip_config.json').exists(): raise ClipNotFoundError(f"{src}: no open_clip_config.json; an OpenCLIP folder holds {', '.join(OPEN_CLIP_FILES)}")
+        c = json.loads((src/'open_clip_config.json').read_text())
+        w = next((src/f for f in ('open_clip_model.safetensors', 'open_clip_pytorch_model.bin') if (src/f).exists()), None)
+        if w is None: raise ClipNotFoundError(f"{src}: no weights; an OpenCLIP folder holds {', '.join(OPEN_CLIP_FILES)}")
+        return c['model_cfg'], c.get('preprocess_cfg', {}), w
+    if not src.is_file(): raise ClipNotFoundError(f"{src}: no such file or folder")
+    if model is None: raise ValueError(f"{src} is a bare checkpoint: name its OpenCLIP model (e.g. model='ViT-B-32') or pass its model_cfg")
+    cfg = open_clip.get_model_config(model) if isinstance(model, str) else model
+    if cfg is None: raise ValueError(f"{model!r} is not an OpenCLIP model name (open_clip.list_models() lists them)")
+    return cfg, {}, src
+
+def _open_clip_problems(cfg:dict)->list[str]:
+    "Why an OpenCLIP model_cfg has no Hugging Face CLIPModel equivalent (empty: it converts exactly)"
+    from open_clip.model import CLIPTextCfg, CLIPVisionCfg
+    probs = [f"{k}={cfg[k]!r}" for k in ('custom_text', 'init_logit_bias') if cfg.get(k)]
+    for tower, dc, free in (('vision_cfg', CLIPVisionCfg, _OC_FREE['vision']), ('text_cfg', CLIPTextCfg, _OC_FREE['text'])):
+        d, ref = cfg.get(tower, {}), dc()
+        probs += [f"{tower}.{k}={v!r}" for k, v in d.items() if k not in free and v != getattr(ref, k, None)]
+    v = cfg.get('vision_cfg', {})
+    if not isinstance(v.get('layers', 12), int): probs.append(f"vision_cfg.layers={v['layers']!r} (a ResNet tower)")
+    if isinstance(v.get('image_size'), (list, tuple)) and len(set(v['image_size'])) > 1: probs.append(f"vision_cfg.image_size={v['image_size']} (not square)")
+    return probs
+
+def _open_clip_state(path:Path)->dict:
+    "The state dict of an OpenCLIP checkpoint: safetensors, or a torch file read with weights_only=True (no code runs)"
+    if path.suffix == '.safetensors':
+        from safetensors.torch import load_file
+        sd = load_file(str(path))
+    else: sd = torch.load(path, map_location='cpu', weights_only=True)
+    sd = sd.get('state_dict', sd)
+    return {k.removeprefix('module.'): v for k, v in sd.items()}
+
+def _to_hf_keys(sd:dict, n_vision:int, n_text:int)->dict:
+    "OpenCLIP (OpenAI layout) tensor names and shapes to transformers' CLIPModel's"
+    out = {}
+    def block(src, dst):
+        qkv, b = sd[f'{src}.attn.in_proj_weight'], sd[f'{src}.attn.in_proj_bias']
+        for (n, w), bb in zip(zip(('q', 'k', 'v'), qkv.chunk(3)), b.chunk(3)):
+            out[f'{dst}.self_attn.{n}_proj.weight'], out[f'{dst}.self_attn.{n}_proj.bias'] = w, bb
+        for a, h in (('attn.out_proj', 'self_attn.out_proj'), ('ln_1', 'layer_norm1'), ('ln_2', 'layer_norm2'), ('mlp.c_fc', 'mlp.fc1'), ('mlp.c_proj', 'mlp.fc2')):
+            for p in ('weight', 'bias'): out[f'{dst}.{h}.{p}'] = sd[f'{src}.{a}.{p}']
+    for i in range(n_vision): block(f'visual.transformer.resblocks.{i}', f'vision_model.encoder.layers.{i}')
+    for i in range(n_text): block(f'transformer.resblocks.{i}', f'text_model.encoder.layers.{i}')
+    out.update({'vision_model.embeddings.patch_embedding.weight': sd['visual.conv1.weight'],
+                'vision_model.embeddings.class_embedding': sd['visual.class_embedding'],
+                'vision_model.embeddings.position_embedding.weight': sd['visual.positional_embedding'],
+                'visual_projection.weight': sd['visual.proj'].T.contiguous(),
+                'text_model.embeddings.token_embedding.weight': sd['token_embedding.weight'],
+                'text_model.embeddings.position_embedding.weight': sd['positional_embedding'],
+                'text_projection.weight': sd['text_projection'].T.contiguous(), 'logit_scale': sd['logit_scale'].reshape(())})
+    for a, h in (('visual.ln_pre', 'vision_model.pre_layrnorm'), ('visual.ln_post', 'vision_model.post_layernorm'), ('ln_final', 'text_model.final_layer_norm')):
+        for p in ('weight', 'bias'): out[f'{h}.{p}'] = sd[f'{a}.{p}']
+    return out
+
+def _open_clip_tokenizer():
+    "OpenCLIP's BPE tokenizer (the vocabulary shipped with open_clip) as a transformers CLIPTokenizer"
+    from open_clip.tokenizer import SimpleTokenizer
+    from transformers import CLIPTokenizer
+    st = SimpleTokenizer()
+    names = {'<start_of_text>': '<|startoftext|>', '<end_of_text>': '<|endoftext|>'}
+    vocab = {names.get(t, t): i for t, i in st.encoder.items()}
+    merges = [tuple(m) for m, _ in sorted(st.bpe_ranks.items(), key=lambda kv: kv[1])]
+    return CLIPTokenizer(vocab=vocab, merges=merges)
+
+
+# %% ../nbs/07a_vlm.ipynb #98e9d133
+def convert_open_clip(src,                 # an OpenCLIP folder (open_clip_config.json and weights, the hub layout) or a checkpoint file
+                      dest,                # the Hugging Face CLIP folder to write
+                      model=None,          # a bare checkpoint's OpenCLIP model name (e.g. 'ViT-B-32') or its model_cfg dict
+                      overwrite:bool=False, # replace an existing `dest`
+                     )->Path:
+    "Write an OpenCLIP ViT CLIP as a Hugging Face CLIP folder (`load_clip` reads it): the same weights, tokenizer and input statistics"
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor
+    dest = Path(dest)
+    if dest.exists() and any(dest.iterdir()) and not overwrite: raise FileExistsError(f"{dest} exists and is not empty; pass overwrite=True (CLI: --overwrite)")
+    cfg, pre, wpath = _open_clip_source(src, model)
+    probs = _open_clip_problems(cfg)
+    if probs: raise ValueError(f"{src}: this OpenCLIP model has no Hugging Face CLIPModel equivalent ({'; '.join(probs)}); "
+                               "medimg converts OpenCLIP's ViT image and text transformers only")
+    v, t = cfg['vision_cfg'], cfg['text_cfg']
+    act = 'quick_gelu' if cfg.get('quick_gelu') else 'gelu'
+    size = v.get('image_size', 224); size = size[0] if isinstance(size, (list, tuple)) else size
+    vw, tw = v.get('width', 768), t.get('width', 512)
+    hf = CLIPConfig(projection_dim=cfg['embed_dim'],
+                    vision_config=dict(hidden_size=vw, intermediate_size=int(vw * v.get('mlp_ratio', 4.)), num_hidden_layers=v.get('layers', 12),
+                                       num_attention_heads=vw // v.get('head_width', 64), image_size=size, patch_size=v.get('patch_size', 16),
+                                       hidden_act=act, layer_norm_eps=1e-5),
+                    text_config=dict(vocab_size=t.get('vocab_size', 49408), hidden_size=tw, intermediate_size=int(tw * t.get('mlp_ratio', 4.)),
+                                     num_hidden_layers=t.get('layers', 12), num_attention_heads=t.get('heads', 8),
+                                     max_position_embeddings=t.get('context_length', 77), hidden_act=act, layer_norm_eps=1e-5,
+                                     bos_token_id=49406, eos_token_id=49407, pad_token_id=49407))
+    sd = _to_hf_keys(_open_clip_state(wpath), hf.vision_config.num_hidden_layers, hf.text_config.num_hidden_layers)
+    with _quiet_hf():
+        m = CLIPModel(hf)
+        missing, unexpected = m.load_state_dict(sd, strict=False)
+        if missing or unexpected: raise ValueError(f"{wpath}: tensors missing {missing[:5]} or unexpected {unexpected[:5]} after conversion")
+        m.eval().save_pretrained(dest)
+        mean, std = pre.get('mean', (0.48145466, 0.4578275, 0.40821073)), pre.get('std', (0.26862954, 0.26130258, 0.27577711))
+        CLIPProcessor(image_processor=CLIPImageProcessor(size={'shortest_edge': size}, crop_size={'height': size, 'width': size}, image_mean=list(mean), image_std=list(std)),
+                      tokenizer=_open_clip_tokenizer()).save_pretrained(dest)
+    return dest
 
 
 # %% ../nbs/07a_vlm.ipynb #9fc96b24
