@@ -671,7 +671,8 @@ def _norm_source(config, preprocess)->str:
     if not n: return 'nothing (inputs stay in [0, 1])'
     nums = f"mean {[round(v, 4) for v in n['mean']]}, std {[round(v, 4) for v in n['std']]}"
     kind = getattr(getattr(config, 'data', None), 'normalize', None)
-    return {'imagenet': f"the model's pretraining statistics (ImageNet's: {nums})", 'dataset': f"the training split's statistics ({nums})",
+    whose = "the CLIP's" if getattr(getattr(config, 'model', None), 'family', 'timm') == 'clip' else "ImageNet's"
+    return {'imagenet': f"the model's pretraining statistics ({whose}: {nums})", 'dataset': f"the training split's statistics ({nums})",
             'custom': f"statistics set in the config ({nums})"}.get(kind, nums)
 
 def _robustness_digest(r:dict)->dict:
@@ -706,6 +707,20 @@ def _robustness_md(d:dict)->list[str]:
                  f"{o['non_radiograph']} non-radiographs flagged by the score or an input check; {o['flagged_in_distribution']:.1%} of test images flagged")
     return L
 
+def _clip_md(c:dict)->list[str]:
+    "The model card's lines on a CLIP model (clip.json): source, tuning, trainable parameters, head and prompts"
+    t, lo = c['trainable'], c.get('lora')
+    how = dict(zero_shot='zero-shot (no weight trained)', probe='a linear probe on its frozen image features').get(c['tune']) or \
+          f"LoRA (rank {lo['r']}, alpha {lo['alpha']:g}, on {', '.join(f'`{x}`' for x in lo['targets'])}) in its {' and '.join(c['towers'])} encoder(s)"
+    L = [f"- architecture: the image encoder of the CLIP `{c['source']}`, tuned as {how}: {t['trainable']:,} of {t['total']:,} parameters trained "
+         f"({t['percent']:g}%)" + ("; the adapters are merged into the ONNX weights and kept unmerged in `adapter.safetensors`" if c.get('adapters') else '')]
+    if c.get('prompts'):
+        L.append(f"- classifier: the cosine similarity of the image embedding to the mean embedding of each class's prompts, times the logit scale "
+                 f"{c['logit_scale']:.2f} (the embeddings: `text_embeddings.safetensors`; the text encoder is not in the bundle). Prompts: "
+                 + '; '.join(f'"{p}"' for p in c['prompts']))
+    else: L.append(f"- classifier: a linear head on the normalised image embedding, started from the prompts' zero-shot weights")
+    return L
+
 def model_card(meta:dict,              # bundle.json
                labels:dict,            # labels.json
                metrics:dict,           # metrics.json
@@ -734,7 +749,7 @@ def model_card(meta:dict,              # bundle.json
          "- Inputs that were not preprocessed by this bundle's `preprocess.json` (the `Predictor` applies it to raw files; arrays must be windowed the same way).",
          "- A setting whose prevalence differs from the evaluation's without reading the PPV/NPV table: predictive values change with prevalence.", '',
          '## Model and input contract', '',
-         f"- architecture: `{meta['arch']}` (timm), {task} head with {len(labels['outputs'])} output(s): {', '.join(f'`{o}`' for o in labels['outputs'])}",
+         *(_clip_md(ex['clip']) if ex.get('clip') else [f"- architecture: `{meta['arch']}` (timm), {task} head with {len(labels['outputs'])} output(s): {', '.join(f'`{o}`' for o in labels['outputs'])}"]),
          f"- input: a file (DICOM, PNG, JPEG, TIFF or .npy) -> window `{preprocess.window}`, frame `{preprocess.frame if preprocess.frame is not None else 'middle'}`, "
          f"CLAHE `{preprocess.clahe or 'off'}`, resize `{preprocess.resize}` to {preprocess.size} x {preprocess.size}, {preprocess.channels} channel(s), normalise by {_norm_source(config, preprocess)}",
          f"- tensor: `{meta['input']['name']}` float32 {' x '.join(map(str, meta['input']['shape']))}; output `{meta['output']['name']}` float32 {' x '.join(map(str, meta['output']['shape']))} (logits)"
