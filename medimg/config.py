@@ -146,6 +146,7 @@ class ClipConfig:
     templates: list[str] = opt(['a chest x-ray showing {}', '{} on a radiograph', 'a radiograph with {}'])  # prompt templates; {} is the class text
     class_text: dict = opt({})     # label -> the words put into the templates, e.g. {normal: no pneumonia} (default: the label)
     prompts: dict = opt({})        # label -> its own list of full prompts, replacing the templates for that label
+    negative_templates: list[str] = opt(['a chest x-ray showing no {}', 'no {} on a radiograph', 'a radiograph without {}'])  # multi-label: prompts of a finding's absence
     tune: str = opt('lora', choices=('zero_shot', 'probe', 'lora'))  # nothing trains; a linear probe on frozen image features; LoRA adapters
     lora_r: int = opt(8, low=1, high=1024)            # LoRA rank
     lora_alpha: float = opt(16., low=0, high=1e6, low_open=True)  # LoRA scaling numerator (the update is scaled by alpha / r)

@@ -336,7 +336,8 @@ def bundle_content_problems(path)->list[str]:
             E, cls = a['embeddings'], a['classes']
             if E.ndim != 2 or E.shape[0] != len(cl.get('prompts') or []) or cls.shape != (E.shape[0],):
                 P.append(f"{TEXT_EMBEDDINGS_FILE}: {E.shape[0]} embeddings and {cls.size} classes for {len(cl.get('prompts') or [])} prompts in clip.json")
-            elif sorted(set(cls.tolist())) != list(range(len(names))): P.append(f"{TEXT_EMBEDDINGS_FILE}: prompt classes {sorted(set(cls.tolist()))} are not the labels 0..{len(names) - 1}")
+            elif sorted(set(cls.tolist())) != list(range(len(names) * (2 if task == 'multilabel' else 1))):   # multi-label: each finding's absence and presence
+                P.append(f"{TEXT_EMBEDDINGS_FILE}: prompt classes {sorted(set(cls.tolist()))} are not those of the labels")
         except Exception as e: P.append(f"{TEXT_EMBEDDINGS_FILE}: not the prompts' embeddings ({type(e).__name__}: {' '.join(str(e).split())[:160]})")
     return P
 

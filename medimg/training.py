@@ -257,7 +257,7 @@ class PromptContrast(Callback):
         sims = getattr(head, 'sims', None)
         if not self.training or sims is None: return
         from medimg.vlm import multi_positive_loss
-        mix = (1 - self.weight) * self.learn.loss_grad + self.weight * multi_positive_loss(sims, self.learn.yb[0], head.owner)
+        mix = (1 - self.weight) * self.learn.loss_grad + self.weight * multi_positive_loss(sims, self.learn.yb[0], head.owner, multilabel=head.task == 'multilabel')
         self.learn.loss_grad, self.learn.loss, head.sims = mix, mix.detach().clone(), None
 
 # %% ../nbs/12_training.ipynb #01fdd1f4

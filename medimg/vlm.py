@@ -258,12 +258,13 @@ class PromptHead(nn.Module):
     def __init__(self, emb:torch.Tensor,     # P x D normalised prompt embeddings
                  owner,                      # the class of each prompt (P,)
                  scale:float,                # CLIP's logit scale (exp of its logit_scale parameter)
-                 task:str='binary',          # binary: one logit, positive minus negative class; multiclass: one per class
+                 task:str='binary',          # binary: one logit, positive minus negative class; multiclass: one per class;
+                                             # multilabel: one per finding, its presence's prompts (class 2k + 1) minus its absence's (2k)
                  sample:bool=True,           # training: the classification logits use one prompt per class, drawn per batch
                  text:nn.Module|None=None,   # a `TextPrompts` that recomputes `emb` (the text tower being tuned)
                 ):
         super().__init__()
-        if task not in ('binary', 'multiclass'): raise ValueError(f"a CLIP prompt head classifies binary or multiclass tasks, not {task!r}")
+        if task not in ('binary', 'multiclass', 'multilabel'): raise ValueError(f"a CLIP prompt head classifies binary, multiclass or multilabel tasks, not {task!r}")
         owner = torch.as_tensor(owner, dtype=torch.long)
         self.register_buffer('emb', emb.detach().clone().float())
         self.register_buffer('owner', owner)
@@ -285,24 +286,29 @@ class PromptHead(nn.Module):
         sims = self.scale * f @ E.T          # B x P
         self.sims = sims if self.training else None
         logits = sims[:, self._sampled().to(sims.device)] if self.training and self.sample else self.scale * f @ self.class_embeddings(E).T
-        return logits[:, 1:] - logits[:, :1] if self.task == 'binary' else logits
+        return logits if self.task == 'multiclass' else logits[:, 1::2] - logits[:, 0::2]   # binary: one (absent, present) pair
 
 def zero_shot_weights(head:PromptHead)->tuple:
     "(weight, bias) of the linear layer equal to `head` in evaluation: the initialisation of a linear probe"
     with torch.no_grad():
         W = head.scale * head.class_embeddings()
-        if head.task == 'binary': W = W[1:] - W[:1]
+        if head.task != 'multiclass': W = W[1::2] - W[0::2]
     return W.clone(), torch.zeros(W.shape[0])
 
 
 # %% ../nbs/07a_vlm.ipynb #580279fc
 def multi_positive_loss(sims:torch.Tensor,  # B x P scaled image-prompt similarities
-                        y:torch.Tensor,      # B class indices
-                        owner:torch.Tensor,  # P prompt classes
+                        y:torch.Tensor,      # B class indices (multilabel: B x K multi-hot, NaN uncertain)
+                        owner:torch.Tensor,  # P prompt classes (multilabel: 2k finding k absent, 2k + 1 present)
+                        multilabel:bool=False,
                        )->torch.Tensor:
     "Symmetric contrastive loss with several positives: each image against all prompts (its class's prompts positive), each prompt against the batch's images (its class's images positive)"
-    pos = owner[None, :] == y.reshape(-1, 1).long()            # B x P
     neg_inf = torch.finfo(sims.dtype).min
+    if multilabel:   # a prompt is positive for an image when the image's state of the prompt's finding is the prompt's
+        state = y.float()[:, owner // 2]                       # B x P: 0, 1 or NaN
+        pos, known = state == (owner % 2)[None, :].float(), ~torch.isnan(state)
+        sims = sims.masked_fill(~known, neg_inf)               # an uncertain finding's prompts are neither positive nor negative
+    else: pos = owner[None, :] == y.reshape(-1, 1).long()     # B x P
     i2t = torch.logsumexp(sims, 1) - torch.logsumexp(sims.masked_fill(~pos, neg_inf), 1)
     has = pos.any(0)                                           # prompts with at least one image of their class in the batch
     t2i = torch.logsumexp(sims[:, has], 0) - torch.logsumexp(sims[:, has].masked_fill(~pos[:, has], neg_inf), 0)
@@ -405,9 +411,10 @@ def load_adapters(model:ClipClassifier, path)->ClipClassifier:
 TUNE_MODES = ('zero_shot', 'probe', 'lora')
 
 def clip_classifier(folder,                    # a local CLIP folder in the Hugging Face format
-                    labels:list,               # class names (binary: [negative, positive])
-                    task:str='binary',         # 'binary' or 'multiclass'
+                    labels:list,               # class names (binary: [negative, positive]; multilabel: the findings)
+                    task:str='binary',         # 'binary', 'multiclass' or 'multilabel'
                     templates=('a chest x-ray showing {}',), # prompt templates
+                    negative_templates=('a chest x-ray showing no {}',), # multilabel: templates of a finding's absence
                     class_text:dict|None=None, prompts:dict|None=None,  # see `class_prompts`
                     tune:str='zero_shot',      # 'zero_shot' (nothing trains), 'probe' (a linear head on frozen features) or 'lora'
                     lora:dict|None=None,       # `add_lora` arguments: r, alpha, dropout, targets
@@ -418,12 +425,15 @@ def clip_classifier(folder,                    # a local CLIP folder in the Hugg
                    )->ClipClassifier:
     "A CLIP classifier for `labels`: the image tower, the prompts' embeddings as its head, tuned as `tune` says"
     if tune not in TUNE_MODES: raise ValueError(f"tune={tune!r} is not one of {', '.join(TUNE_MODES)}")
-    if task not in ('binary', 'multiclass'):
-        raise ConfigError([f"model.family=clip classifies binary or multiclass tasks, not {task!r} (a multi-label task needs a negative prompt per finding)"])
+    if task not in ('binary', 'multiclass', 'multilabel'): raise ConfigError([f"model.family=clip classifies binary, multiclass or multilabel tasks, not {task!r}"])
     model, tok, stats = load_clip(folder)
     texts = class_prompts(labels, list(templates), class_text, prompts)
-    flat = [p for l in labels for p in texts[l]]
-    owner = [i for i, l in enumerate(labels) for _ in texts[l]]
+    if task == 'multilabel':   # per finding: the prompts of its absence (class 2k), then of its presence (2k + 1)
+        absent = class_prompts(labels, list(negative_templates), class_text)
+        groups = [g for l in labels for g in (absent[l], texts[l])]
+    else: groups = [texts[l] for l in labels]
+    flat = [p for g in groups for p in g]
+    owner = [i for i, g in enumerate(groups) for _ in g]
     for p in model.parameters(): p.requires_grad_(False)
     text = None
     if tune == 'lora' and train_text:
@@ -443,7 +453,7 @@ def clip_classifier(folder,                    # a local CLIP folder in the Hugg
 def clip_from_config(cfg, task:str, labels:list, pretrained=None)->ClipClassifier:
     "The CLIP classifier `cfg.model` and `cfg.clip` describe (the folder is `cfg.model.pretrained`; weights a run saved are loaded over it)"
     c = cfg.clip
-    return clip_classifier(cfg.model.pretrained, labels, task, c.templates, c.class_text, c.prompts, c.tune,
+    return clip_classifier(cfg.model.pretrained, labels, task, c.templates, c.negative_templates, c.class_text, c.prompts, c.tune,
                            dict(r=c.lora_r, alpha=c.lora_alpha, dropout=c.lora_dropout, targets=c.lora_targets), c.train_text,
                            c.sample_prompts, c.contrastive_weight, cfg.data.channels)
 
@@ -515,9 +525,12 @@ def check_clip_config(cfg, task:str='binary', labels:list|None=None):
     from transformers import CLIPConfig
     labels = labels or (['negative', 'positive'] if task == 'binary' else ['a', 'b'])
     d, problems = cfg.model.pretrained, []
-    if task not in ('binary', 'multiclass'): problems.append(f"model.family=clip classifies binary or multiclass tasks, not {task!r}")
+    if task not in ('binary', 'multiclass', 'multilabel'): problems.append(f"model.family=clip classifies binary, multiclass or multilabel tasks, not {task!r}")
     try: class_prompts(labels, cfg.clip.templates, cfg.clip.class_text, cfg.clip.prompts)
     except ConfigError as e: problems += e.problems
+    if task == 'multilabel':
+        try: class_prompts(labels, cfg.clip.negative_templates, cfg.clip.class_text)
+        except ConfigError as e: problems += [p.replace('clip.templates', 'clip.negative_templates') for p in e.problems]
     if problems: raise ConfigError(problems)
     _check_folder(d)
     vc = CLIPConfig.from_pretrained(d, local_files_only=True).vision_config
