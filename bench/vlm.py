@@ -12,7 +12,7 @@ the raw and the calibrated (`evaluate`, fitted on validation) probabilities; and
 per epoch to the resnet18 baseline of the same run.
 
     python bench/vlm.py [--patients 300] [--size 64] [--epochs 10] [--clip-patients 300] [--clip-epochs 40]
-                        [--probe-lr 0.1] [--lora-lr 0.01] [--models zero_shot,probe,lora,resnet18]
+                        [--probe-lr 0.1] [--lora-lr 0.01] [--models zero_shot,probe,lora,resnet18] [--shots K]
 """
 import argparse, tempfile, time, warnings
 from pathlib import Path
@@ -31,6 +31,7 @@ def main():
     ap.add_argument('--clip-patients', type=int, default=300); ap.add_argument('--clip-epochs', type=int, default=40)
     ap.add_argument('--probe-lr', type=float, default=1e-1); ap.add_argument('--lora-lr', type=float, default=1e-2)
     ap.add_argument('--models', default='zero_shot,probe,lora,resnet18', help='comma-separated subset (ratios need resnet18)')
+    ap.add_argument('--shots', type=int, default=None, help='few-shot: training images per class for every model (data.shots); default: all')
     a = ap.parse_args()
     warnings.simplefilter('ignore')
     tmp = Path(tempfile.mkdtemp())
@@ -38,7 +39,7 @@ def main():
     clip = synthetic_clip(tmp/'clip', n_patients=a.clip_patients, epochs=a.clip_epochs, image_size=a.size, width=a.width, projection_dim=32)
     print(f"synthetic CLIP pretrained in {time.perf_counter() - t:.0f} s")
     base = [f'output_dir={tmp}', f'data.synth_patients={a.patients}', f'data.image_size={a.size}', f'train.epochs={a.epochs}',
-            'train.track=false', 'calibration.n_bootstrap=200']
+            'train.track=false', 'calibration.n_bootstrap=200'] + ([f'data.shots={a.shots}'] if a.shots else [])
     clipo = ['model.family=clip', f'model.pretrained={clip}', 'clip.class_text={no_finding: clear lungs, nodule: a lung nodule}']
     runs = dict(zero_shot=clipo + ['clip.tune=zero_shot'], probe=clipo + ['clip.tune=probe', f'train.lr={a.probe_lr}'],
                 lora=clipo + ['clip.tune=lora', f'train.lr={a.lora_lr}'], resnet18=['model.small_input=true'])

@@ -70,6 +70,7 @@ class DataConfig:
     duplicates: str = opt('error', choices=('error', 'drop', 'keep'))  # identical images in two splits: refuse, keep the earliest split's copy only, or train with them (all reported)
     synth_patients: int = opt(120, low=4, high=1_000_000)  # synthetic dataset: number of patients
     synth_task: str = opt('binary', choices=TASKS)  # synthetic dataset: task to generate
+    shots: int|None = opt(None, low=1, high=1_000_000, hash='changed')  # few-shot: keep this many training images per class, each of another patient (`few_shot`); None: all
 
 # %% ../nbs/02_config.ipynb #6433f5e9
 @dataclass

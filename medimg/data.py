@@ -22,8 +22,8 @@ __all__ = ['SPLITS', 'REQUIRED', 'NEGATIVE_NAMES', 'IMAGE_EXTS', 'HAM10000_BINAR
            'binary_labels', 'infer_task', 'manifest_task', 'set_task', 'targets', 'pos_weight_from_counts',
            'class_weights_from_counts', 'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders',
            'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom',
-           'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'LeakageError', 'content_hash', 'check_leakage',
-           'data_root', 'record_paths', 'resolve_record_paths', 'split_report', 'report_fingerprint',
+           'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'few_shot', 'LeakageError', 'content_hash',
+           'check_leakage', 'data_root', 'record_paths', 'resolve_record_paths', 'split_report', 'report_fingerprint',
            'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #38890b82
@@ -585,6 +585,26 @@ def patient_kfold(df:pd.DataFrame, k:int=5, group:str='patient_id', stratify:boo
     out = df.copy(); out['fold'] = assign[codes]; out.attrs = dict(df.attrs)
     return out
 
+# %% ../nbs/06_data.ipynb #5e0ee068
+def few_shot(df:pd.DataFrame,           # manifest with a split column (binary or multiclass)
+             shots:int,                 # training images to keep per class
+             group:str='patient_id',    # one image per group: the shots are independent
+             seed:int=42,
+            )->pd.DataFrame:
+    "The manifest with its training split cut to `shots` images per class, each of another patient; validation and test untouched, the cut recorded in `attrs['few_shot']`"
+    task, labels = manifest_task(df)
+    if task == 'multilabel': raise ValueError("few_shot cuts binary and multiclass training splits (a multi-label image belongs to several classes at once)")
+    tr = df[df.split == 'train']
+    y = np.asarray(targets(tr, task, labels)).astype(int)
+    rng, keep = np.random.default_rng(seed), []
+    for k, name in enumerate(labels):
+        one = tr[y == k].sample(frac=1, random_state=int(rng.integers(2 ** 31))).drop_duplicates(group)   # a random image of each patient
+        if len(one) < shots: raise ValueError(f"{shots}-shot training needs {shots} patients with {name!r} images in the training split; it has {len(one)}")
+        keep += one.index[:shots].tolist()
+    out = df[(df.split != 'train') | df.index.isin(keep)].copy()
+    out.attrs = dict(df.attrs, few_shot=dict(shots=shots, seed=seed, kept=len(keep), dropped=len(tr) - len(keep)))
+    return out
+
 # %% ../nbs/06_data.ipynb #8cf976e6
 class LeakageError(MedimgError, ValueError):
     "Information shared across splits; `report` has the offenders"
@@ -720,7 +740,7 @@ def split_report(df:pd.DataFrame,          # manifest with a split column
                 leakage=leak['counts'], content_checked=content,
                 config_hash=config_hash(config) if config is not None else None,
                 skipped=skipped, unmatched_labels=sorted(pseudonymize(keys, salt=salt)) if (keys := list(df.attrs.get('unmatched_labels', []))) else [],   # keys are identifiers
-                duplicates=dict(policy=leak.get('duplicates', 'error'), dropped=rec(leak.get('dropped', []))),
+                duplicates=dict(policy=leak.get('duplicates', 'error'), dropped=rec(leak.get('dropped', []))), few_shot=df.attrs.get('few_shot'),
                 paths=dict(root=str(root), privacy=path_privacy))
 
 def report_fingerprint(report:dict)->str:
@@ -782,6 +802,8 @@ def dataset_card(df:pd.DataFrame,        # manifest with a split column
              (f"; the copy of the earliest split kept, {len(rep['duplicates']['dropped'])} removed: " + ', '.join(f'`{p}`' for p in rep['duplicates']['dropped'])
               if rep['duplicates']['dropped'] else '; all kept')] if lk['identical_images'] and rep.get('duplicates') else []),
           *(['', f"**Groups:** {df.attrs['note']}"] if df.attrs.get('note') else []),
+          *(['', f"**Few-shot:** the training split keeps {fs['shots']} images per class, each of another patient (seed {fs['seed']}); "
+                 f"{fs['dropped']} further training images were left out"] if (fs := rep.get('few_shot')) else []),
           '', '**PHI:** patient and study identifiers are salted pseudonyms; names, birth dates and institution names are not recorded in this card, the split report or the manifest medimg writes.']
     txt = '\n'.join(L) + '\n'
     if path is not None: Path(path).write_text(txt)

@@ -410,10 +410,11 @@ def preflight(cfg:ExperimentConfig,     # the experiment
 
 def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     "The preflighted manifest split, leakage-checked and reported"
-    from medimg.data import check_leakage, data_root, dataset_card, patient_split, save_split_report
+    from medimg.data import check_leakage, data_root, dataset_card, few_shot, patient_split, save_split_report
     if 'split' not in df.columns: df = patient_split(df, valid=cfg.data.valid_pct, test=cfg.data.test_pct, group=cfg.data.group, seed=cfg.seed)
     leak = check_leakage(df, group=cfg.data.group, duplicates=cfg.data.duplicates)  # raises on leakage; the report reuses it (no second decode)
     if leak['dropped']: df = df[~df.path.isin(leak['dropped'])]
+    if cfg.data.shots: df = few_shot(df, cfg.data.shots, group=cfg.data.group, seed=cfg.seed)   # k per class, after the leakage check
     src, root = df.attrs['source'], data_root(df.path, cfg.data.root)
     write_run_manifest(df, run_dir/MANIFEST_FILE, root, cfg.data.path_privacy)   # no absolute path in any record (see `record_paths`)
     rep = save_split_report(df, run_dir/SPLIT_REPORT_FILE, config=cfg, leakage=leak, root=root, path_privacy=cfg.data.path_privacy)
