@@ -22,7 +22,8 @@ import numpy as np
 from medimg.calibration import evaluate
 from medimg.config import load_config
 from medimg.training import train
-from medimg.vlm import synthetic_clip, trainable_parameters
+from medimg.models import trainable_parameters
+from medimg.vlm import synthetic_clip
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])

@@ -550,7 +550,8 @@ def _fit_ood(work:Path, run, pre:Preprocess, score:str|None, keep:float, max_tra
 def _write_clip(work:Path, model, merged, run)->dict:
     "A CLIP bundle's own files: clip.json (source, prompts, logit scale, tuning), the prompts' text embeddings, the unmerged LoRA adapters"
     from safetensors.numpy import save_file
-    from medimg.vlm import save_adapters, trainable_parameters
+    from medimg.models import trainable_parameters
+    from medimg.vlm import save_adapters
     head, c = merged.get_classifier(), run.config.clip
     info = dict(source=Path(str(run.config.model.pretrained)).name, tune=c.tune, head=type(head).__name__, labels=list(run.labels),
                 trainable=trainable_parameters(model), towers=sorted(model.towers()),

@@ -20,7 +20,7 @@ from .utils import IMAGENET_STATS, MedimgError
 # %% auto #0
 __all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'refuse_remote', 'adapt_small_input', 'create_model',
            'model_from_config', 'check_model_config', 'model_norm_stats', 'first_conv', 'model_splitter',
-           'WithFeatures', 'model_summary']
+           'WithFeatures', 'trainable_parameters', 'model_summary']
 
 # %% ../nbs/07_models.ipynb #17d41765
 def n_outputs(task:str, n_labels:int)->int:
@@ -245,6 +245,12 @@ class WithFeatures(nn.Module):
         return m.get_classifier()(f), f
 
 # %% ../nbs/07_models.ipynb #a8015517
+def trainable_parameters(model:nn.Module)->dict:
+    "Trainable and total parameter counts, and the trainable share in percent (a frozen encoder, a probe or LoRA adapters train a few)"
+    n = sum(p.numel() for p in model.parameters())
+    t = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return dict(trainable=t, total=n, percent=round(100 * t / max(n, 1), 3))
+
 def model_summary(model:nn.Module,                # model to describe
                   input_size=(1, 3, 224, 224),    # input shape, batch included
                  )->dict:                         # params, trainable_params, flops, gflops, output_shape
@@ -256,10 +262,8 @@ def model_summary(model:nn.Module,                # model to describe
     x = torch.zeros(*input_size, device=p.device if p is not None else 'cpu')
     with torch.no_grad(), FlopCounterMode(display=False) as fc: out = model(x)
     model.train(was_training)
-    flops = int(fc.get_total_flops())
-    return dict(arch=getattr(model, 'medimg_arch', type(model).__name__),
-                params=sum(p.numel() for p in model.parameters()),
-                trainable_params=sum(p.numel() for p in model.parameters() if p.requires_grad),
+    flops, n = int(fc.get_total_flops()), trainable_parameters(model)
+    return dict(arch=getattr(model, 'medimg_arch', type(model).__name__), params=n['total'], trainable_params=n['trainable'],
                 flops=flops, gflops=round(flops/1e9, 3), input_size=tuple(input_size), output_shape=tuple(out.shape))
 
 # %% ../nbs/07_models.ipynb #10dba948

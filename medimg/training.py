@@ -717,6 +717,7 @@ def _restore(s:RunSetup, cfg:ExperimentConfig, state:dict|None)->tuple:
 
 def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:float)->TrainResult:
     "The best epoch's weights, validation and test predictions with metrics, and (rank 0) summary, plots and the MLflow run closed"
+    from medimg.models import trainable_parameters
     learn, df = s.learn, s.manifest
     if s.world > 1: torch.distributed.barrier()  # rank 0 has written the best checkpoint
     if s.best.best_path is not None: learn.model.load_state_dict(load_checkpoint(s.best.best_path))
@@ -730,7 +731,7 @@ def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:floa
                       run_id=s.tracker.run_id if s.tracker else None)
     if s.rank == 0:
         _write_summary(res, minutes, s.best.best_epoch, s.monitor, dict(precision=s.precision, world_size=s.world, resumed_from_epoch=start or None,
-                                                                        lr_found=lr_found, early_stopped=s.best.stop, parameters=_parameters(learn.model)))
+                                                                        lr_found=lr_found, early_stopped=s.best.stop, parameters=trainable_parameters(unwrap_model(learn.model))))
         save_plots(res)
         if s.tracker: _log_final(s.tracker, res)
     if s.world > 1: torch.distributed.barrier()
@@ -770,11 +771,6 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
 
 # %% ../nbs/12_training.ipynb #84dd4f34
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
-
-def _parameters(model)->dict:
-    "Trainable and total parameter counts: what a frozen encoder, a probe or LoRA adapters leave to train"
-    ps = list(unwrap_model(model).parameters())
-    return dict(trainable=sum(p.numel() for p in ps if p.requires_grad), total=sum(p.numel() for p in ps))
 
 def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict):
     s = dict(name=res.config.name, config_hash=config_hash(res.config), run_id=res.run_id, task=res.task, labels=res.labels,

@@ -14,16 +14,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError
-from .models import n_outputs
+from .models import n_outputs, trainable_parameters
 from .utils import MedimgError
 
 
 # %% auto #0
 __all__ = ['CLIP_FILES', 'OPEN_CLIP_FILES', 'TUNE_MODES', 'SYNTH_CAPTIONS', 'ClipNotFoundError', 'tiny_clip', 'load_clip',
            'convert_open_clip', 'class_prompts', 'TextPrompts', 'encode_prompts', 'PromptHead', 'zero_shot_weights',
-           'multi_positive_loss', 'ClipClassifier', 'add_lora', 'trainable_parameters', 'save_adapters',
-           'load_adapters', 'clip_classifier', 'clip_from_config', 'pretrain_clip', 'synthetic_clip',
-           'check_clip_config']
+           'multi_positive_loss', 'ClipClassifier', 'add_lora', 'save_adapters', 'load_adapters', 'clip_classifier',
+           'clip_from_config', 'pretrain_clip', 'synthetic_clip', 'check_clip_config']
 
 # %% ../nbs/07a_vlm.ipynb #7958f371
 CLIP_FILES = ('config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'processor_config.json or preprocessor_config.json')
@@ -101,9 +100,8 @@ def load_clip(folder)->tuple:
 # %% ../nbs/07a_vlm.ipynb #275e9ec1
 OPEN_CLIP_FILES = ('open_clip_config.json', 'open_clip_model.safetensors or open_clip_pytorch_model.bin')   # an OpenCLIP folder (its hub layout)
 
-_OC_FREE = dict(   # OpenCLIP settings that map onto CLIPModel's; any other must keep its default
-    vision={'layers', 'width', 'head_width', 'mlp_ratio', 'patch_size', 'image_size', 'patch_dropout', 'output_tokens'},
-                text={'context_length', 'vocab_size', 'width', 'heads', 'layers', 'mlp_ratio', 'output_tokens'})
+_OC_FREE = dict(vision={'layers', 'width', 'head_width', 'mlp_ratio', 'patch_size', 'image_size', 'patch_dropout', 'output_tokens'},   # OpenCLIP settings
+                text={'context_length', 'vocab_size', 'width', 'heads', 'layers', 'mlp_ratio', 'output_tokens'})   # CLIPModel has too; any other must keep its default
 
 def _open_clip_source(src, model)->tuple:
     "(model_cfg, preprocess_cfg, weights file) of an OpenCLIP folder (its hub layout) or checkpoint file (with `model`: a name or a model_cfg)"
@@ -380,11 +378,6 @@ def add_lora(module:nn.Module, r:int=8, alpha:float=16., dropout:float=0., targe
         warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing', category=FutureWarning)   # peft asks transformers the old name
         return get_peft_model(module, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=list(targets), bias='none'))
 
-def trainable_parameters(model:nn.Module)->dict:
-    "Trainable and total parameter counts, and the trainable share in percent"
-    n = sum(p.numel() for p in model.parameters())
-    t = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return dict(trainable=t, total=n, percent=round(100 * t / max(n, 1), 3))
 
 
 # %% ../nbs/07a_vlm.ipynb #32b2d423
