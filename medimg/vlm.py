@@ -109,7 +109,8 @@ def _open_clip_source(src, model)->tuple:
     src = Path(src)
     if src.is_dir():
         if not (src/'open_clip_config.json').exists(): raise ClipNotFoundError(f"{src}: no open_clip_config.json; an OpenCLIP folder holds {', '.join(OPEN_CLIP_FILES)}")
-        c = json.loads((src/'open_clip_config.json').read_text())
+        try: c = json.loads((src/'open_clip_config.json').read_text()); c['model_cfg']
+        except (ValueError, KeyError, TypeError) as e: raise ValueError(f"{src/'open_clip_config.json'}: not an OpenCLIP config with a model_cfg ({type(e).__name__}: {e})") from None
         w = next((src/f for f in ('open_clip_model.safetensors', 'open_clip_pytorch_model.bin') if (src/f).exists()), None)
         if w is None: raise ClipNotFoundError(f"{src}: no weights; an OpenCLIP folder holds {', '.join(OPEN_CLIP_FILES)}")
         return c['model_cfg'], c.get('preprocess_cfg', {}), w
