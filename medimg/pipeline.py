@@ -40,6 +40,7 @@ def explain_run(run,                        # a finished run (`TrainResult`, `Ru
                 quiet:bool=False,           # no message about the time it takes
                 patch:int|None=None,        # occlusion patch (default: 1/16 of the input side)
                 stride:int|None=None,       # occlusion stride (default: half the patch)
+                refine:float|None=0.05,     # occlusion coarse to fine for the localisation numbers, chosen on the demo's validation lesions (`14_explainability`; None: every position)
                )->dict:
     "Occlusion maps of the test lesions, their localisation, sanity-check, faithfulness and ablation numbers, and a map grid, into run_dir/explain"
     import matplotlib.pyplot as plt
@@ -47,7 +48,7 @@ def explain_run(run,                        # a finished run (`TrainResult`, `Ru
     run = load_run(run)
     out = run.run_dir/EXPLAIN_DIR; out.mkdir(exist_ok=True)
     if not quiet: print('explain: occlusion maps of the test lesions (trained and randomised model) and a map grid')
-    loc, summ = localization_report(run, method='occlusion', patch=patch, stride=stride)
+    loc, summ = localization_report(run, method='occlusion', patch=patch, stride=stride, refine=refine)
     if importlib.util.find_spec('pytorch_grad_cam') is not None:  # Grad-CAM's numbers alongside, for comparison
         gloc, g = localization_report(run, method='gradcam')
         summ['compared'] = {'gradcam': {k: g[k] for k in ('detail', 'pointing_game', 'pointing_game_random_model', 'energy', 'iou',
@@ -97,7 +98,7 @@ def demo(out:str|Path='runs', # folder for the synthetic data, the run folder an
         ev = evaluate(res)                 # calibrated on validation, operating point for 90% sensitivity, test with CIs
         ev.save(res.run_dir/EVALUATION_DIR); done -= {'export'}   # a new evaluation: the bundle must hold it
     t.append(time.perf_counter())
-    occ = dict(patch=8, stride=8) if fast else {}   # fast: 64 occlusion positions per image instead of 961, enough to check the stage runs
+    occ = dict(patch=8, stride=8, refine=None) if fast else {}   # fast: all 64 occlusion positions per image instead of about 400 of 961, enough to check the stage runs
     loc = json.loads((res.run_dir/EXPLAIN_DIR/LOCALIZATION_FILE).read_text()) if 'explain' in done else \
           explain_run(res, ev.thresholds_uncalibrated['threshold'], quiet, **occ)
     t.append(time.perf_counter())
