@@ -18,13 +18,14 @@ from .utils import MedimgError, atomic_write, cpu_count
 
 # %% auto #0
 __all__ = ['SPLITS', 'REQUIRED', 'NEGATIVE_NAMES', 'IMAGE_EXTS', 'HAM10000_BINARY', 'HAM10000_7CLASS', 'MEDMNIST_LABELS',
-           'MEDMNIST_POSITIVE', 'PATH_PRIVACY', 'ManifestError', 'label_name', 'validate_manifest', 'read_manifest',
-           'binary_labels', 'infer_task', 'manifest_task', 'set_task', 'targets', 'pos_weight_from_counts',
-           'class_weights_from_counts', 'class_counts', 'pos_weight', 'class_weights', 'manifest_from_folders',
-           'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih', 'manifest_from_dicom',
-           'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'few_shot', 'LeakageError', 'content_hash',
-           'check_leakage', 'data_root', 'record_paths', 'resolve_record_paths', 'split_report', 'report_fingerprint',
-           'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset', 'get_dataloaders']
+           'MEDMNIST_POSITIVE', 'PATH_PRIVACY', 'MEMORY_CACHE_BYTES', 'ManifestError', 'label_name',
+           'validate_manifest', 'read_manifest', 'binary_labels', 'infer_task', 'manifest_task', 'set_task', 'targets',
+           'pos_weight_from_counts', 'class_weights_from_counts', 'class_counts', 'pos_weight', 'class_weights',
+           'manifest_from_folders', 'manifest_from_csv', 'manifest_from_ham10000', 'manifest_from_nih',
+           'manifest_from_dicom', 'manifest_from_medmnist', 'patient_split', 'patient_kfold', 'few_shot',
+           'LeakageError', 'content_hash', 'check_leakage', 'data_root', 'record_paths', 'resolve_record_paths',
+           'split_report', 'report_fingerprint', 'save_split_report', 'plot_split', 'dataset_card', 'ImageDataset',
+           'get_dataloaders']
 
 # %% ../nbs/06_data.ipynb #38890b82
 class ManifestError(MedimgError, ValueError):
@@ -814,28 +815,39 @@ def _default_workers()->int:
     n = cpu_count()
     return 0 if n <= 2 else min(8, n - 1)
 
+MEMORY_CACHE_BYTES = 2**30   # with a cache folder, each dataset also keeps up to this many bytes of its arrays in memory
+
 class ImageDataset:
-    "Indexable (image, target) pairs through a `Preprocess`, with optional augmentation and on-disk cache"
-    def __init__(self, paths, y, preprocess, aug=None, cache_dir=None):
+    "Indexable (image, target) pairs through a `Preprocess`, with optional augmentation, an on-disk cache and, with it, a bounded memory cache"
+    def __init__(self, paths, y, preprocess, aug=None, cache_dir=None,
+                 memory:int=MEMORY_CACHE_BYTES):   # bytes of arrays kept in memory (with `cache_dir`; 0: read the disk cache every time)
         self.paths, self.y, self.preprocess, self.aug = [str(p) for p in paths], y, preprocess, aug
         self.cache_dir = None if cache_dir is None else Path(cache_dir)/preprocess.spec_hash(geometry_only=True)
         if self.cache_dir is not None: self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.memory, self.mem, self.mem_bytes = memory, {}, 0
     def __len__(self): return len(self.paths)
     def load(self, i)->np.ndarray:
         p = self.paths[i]
         if self.cache_dir is None: return self.preprocess.load(p)
-        st = os.stat(p)
+        st = os.stat(p); key = (st.st_size, st.st_mtime_ns)   # a source file that changes is read again, from memory as from disk
+        if i in self.mem and self.mem[i][0] == key: return self.mem[i][1]
         f = self.cache_dir/(hashlib.sha1(f'{os.path.abspath(p)}|{st.st_size}|{st.st_mtime_ns}'.encode()).hexdigest() + '.npy')
-        if f.exists(): return np.load(f)
-        x = self.preprocess.load(p)
-        atomic_write(f, lambda fh: np.save(fh, x))
+        if f.exists(): x = np.load(f)
+        else:
+            x = self.preprocess.load(p)
+            atomic_write(f, lambda fh: np.save(fh, x))
+        if i in self.mem: self.mem_bytes -= self.mem.pop(i)[1].nbytes
+        if self.mem_bytes + x.nbytes <= self.memory:
+            x.setflags(write=False)   # shared by every epoch: an in-place change would raise, never alter the next epoch's image
+            self.mem[i] = key, x; self.mem_bytes += x.nbytes
         return x
     def __getitem__(self, i):
         "(`load` output, augmented, as C x H x W; target): `Preprocess.finish_batch` completes it per batch"
         import torch
         x = self.load(i)
         if self.aug is not None: x = self.aug(image=x)['image']
-        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)), torch.as_tensor(self.y[i])
+        x = np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)
+        return torch.from_numpy(x if x.flags.writeable else x.copy()), torch.as_tensor(self.y[i])   # never a view of the memory cache
 
 # %% ../nbs/06_data.ipynb #42594b14
 def _make_dl(ds, bs, shuffle, num_workers, drop_last=False, weights=None, seed=0, device=None):
