@@ -848,6 +848,8 @@ class ImageDataset:
         if self.aug is not None: x = self.aug(image=x)['image']
         x = np.ascontiguousarray(x.transpose(2, 0, 1), dtype=np.float32)
         return torch.from_numpy(x if x.flags.writeable else x.copy()), torch.as_tensor(self.y[i])   # never a view of the memory cache
+    def __getstate__(self):   # a loader worker started by pickling (spawn) gets no copy of the memory cache: it reads the disk cache
+        return {**self.__dict__, 'mem': {}, 'mem_bytes': 0}
 
 # %% ../nbs/06_data.ipynb #42594b14
 def _make_dl(ds, bs, shuffle, num_workers, drop_last=False, weights=None, seed=0, device=None):
