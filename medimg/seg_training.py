@@ -24,7 +24,7 @@ from .run import (CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, HISTORY_FILE,
 from .segmentation import (SegPreprocess, check_masks, dice_iou, min_object_area, probs_to_mask, read_mask, remove_small_objects, seg_metrics,
                                  sliding_window)
 from .tracking import Tracker, flatten_params, mark_killed
-from .training import DDP, EMA, BestCheckpoint, EpochTimer, RunState, TrackEpochs, dist_info, fit_schedule, init_distributed, resume_state
+from .training import DDP, EMA, Adam, BestCheckpoint, EpochTimer, RunState, TrackEpochs, dist_info, fit_schedule, init_distributed, resume_state
 from .utils import atomic_write, jsonable
 
 # %% auto #0
@@ -353,7 +353,6 @@ def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, pat
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     from fastai.learner import Learner
-    from fastai.optimizer import Adam
     from fastai.torch_core import set_seed
     from medimg.config import TrainConfig
     cfg, pre, t0 = cfg or SegConfig(), pre or SegPreprocess(), time.time()
@@ -388,7 +387,7 @@ def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, pat
         runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
         fit_cbs = ([NewPatches(), best, timer, runstate] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else [])
                    + ([DDP(dev)] if world > 1 else []) + list(cbs or []))
-        learn = Learner(dls, model, loss_func=SegLoss(cfg.loss, labels), metrics=seg_valid_metrics(labels), opt_func=Adam)
+        learn = Learner(dls, model, loss_func=SegLoss(cfg.loss, labels), metrics=seg_valid_metrics(labels), opt_func=Adam)   # fastai's Adam, stepped per group of tensors (12_training)
         start, opt_state = 0, None
         if state is not None:
             runstate.restore(learn, state, new_fit=state['epoch'] >= cfg.epochs); start, opt_state = state['epoch'], state['opt']

@@ -8,6 +8,7 @@ Docs: https://medimg.github.io/medimg/training.html.md"""
 from __future__ import annotations
 import contextlib, dataclasses, json, math, os, sys, threading, time, warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,8 @@ from .utils import atomic_write
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'fit_schedule',
            'TrackEpochs', 'grad_accum_cb', 'EMA', 'PromptContrast', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier',
            'art_targets', 'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'resume_state', 'dist_info',
-           'init_distributed', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'RunSetup', 'build_learner', 'train',
-           'plot_history', 'save_plots', 'summary_table']
+           'init_distributed', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'MultiTensorAdam', 'Adam', 'RunSetup',
+           'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
@@ -85,48 +86,83 @@ def clinical_metrics(task:str, labels:list, threshold:float=0.5, keys=None)->lis
 # %% ../nbs/12_training.ipynb #cc09dfe3
 _SAVE_LOCK = threading.Lock()
 
+def _without_crc():
+    "torch's zip writer without its CRC-32: `torch.load` never checks it (a flipped byte in a tensor loads either way), and computing it was 80% of a resnet18 resume state's write (0.21 of 0.26 s CPU)"
+    try: from torch.utils.serialization import config
+    except ImportError: return contextlib.nullcontext()   # torch before 2.5 has no such setting
+    return config.patch(**{'save.compute_crc32': False})
+
+def _spare(path:Path)->Path:
+    "The hidden file that holds `path`'s previous version and is overwritten with its next one"
+    return path.parent/f'.{path.name}.spare'
+
+_RENAMEAT2 = []
+def _exchange(a:Path, b:Path)->bool:
+    "Swap the files at `a` and `b` in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where the system or its filesystem cannot"
+    import ctypes, errno
+    if not sys.platform.startswith('linux'): return False
+    if not _RENAMEAT2:
+        try: f = ctypes.CDLL(None, use_errno=True).renameat2
+        except (OSError, AttributeError): f = None   # a C library without it (glibc before 2.28)
+        if f is not None: f.argtypes, f.restype = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint], ctypes.c_int
+        _RENAMEAT2.append(f)
+    f = _RENAMEAT2[0]
+    if f is None: return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    if f(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0: return True
+    e = ctypes.get_errno()
+    if e in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EPERM, errno.EXDEV): return False   # a filesystem without exchange
+    raise OSError(e, os.strerror(e), os.fspath(b))
+
 def _atomic_save(obj, path:Path):
     "`torch.save` to a temporary file, then rename: a process killed mid-write never leaves a truncated checkpoint"
-    # without the zip's CRC-32: `torch.load` never checks it (a flipped byte in a tensor loads either way), and computing it was
-    # 80% of a resnet18 resume state's write (0.21 of 0.26 s CPU), time taken from training by the background writer;
-    # one write at a time under the lock, so that the global setting is restored whatever the threads do
-    try: from torch.utils.serialization import config
-    except ImportError: config = None   # torch before 2.5 has no such setting
-    with _SAVE_LOCK, (config.patch(**{'save.compute_crc32': False}) if config else contextlib.nullcontext()):
-        atomic_write(path, lambda f: torch.save(obj, f))
+    with _SAVE_LOCK, _without_crc(): atomic_write(path, lambda f: torch.save(obj, f))   # one at a time: the CRC setting is global
     return Path(path)
 
-def _snapshot(obj):
-    "`obj` with every tensor copied (to the CPU): what a background write saves, whatever the next epoch does to the live weights"
-    if isinstance(obj, torch.Tensor): return obj.detach().to('cpu', copy=True)
-    if isinstance(obj, dict): return {k: _snapshot(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)): return type(obj)(_snapshot(v) for v in obj)
-    return obj
+def _save_spare(obj, path:Path)->Path:
+    "`torch.save` over `path`'s spare, in place: the kernel neither allocates nor frees the file's pages"
+    spare = _spare(Path(path))
+    with _SAVE_LOCK, _without_crc(), open(os.open(spare, os.O_RDWR | os.O_CREAT, 0o666), 'r+b') as f: torch.save(obj, f); f.truncate()
+    return spare
+
+def _swap_in(spare:Path, path:Path):
+    "Sync the spare to disk, then make it `path` (whose previous version becomes the spare)"
+    fd = os.open(spare, os.O_RDONLY)
+    try: os.fsync(fd)   # written in place: a power cut must never leave a file that mixes two epochs
+    finally: os.close(fd)
+    if not (path.exists() and _exchange(spare, path)): os.replace(spare, path)
 
 class _Writer:
-    "Writes checkpoints in a background thread, one at a time: the tensors are copied at once, then written while the next epoch trains"
-    def __init__(self): self.ex, self.fut = None, None
-    def save(self, obj, path:Path, then=None):   # then: called in the thread once the file is in place
-        self.wait()   # at most one write in flight: a file is never more than one epoch behind
-        snap = _snapshot(obj)
+    "Writes the files of every epoch over their spares in place, then syncs and swaps them in from a background thread while the next epoch trains"
+    def __init__(self): self.ex, self.futs, self.spares = None, [], set()
+    def save(self, obj, path:Path, then=None):
+        "Write `obj` for `path` now (no copy of the tensors); `then` runs in the thread once the file is in place"
+        path = Path(path)
+        if any(p == path for p, _ in self.futs): self.wait()   # its spare is the file being swapped in: one epoch at a time
+        spare = _save_spare(obj, path); self.spares.add(path)
         if self.ex is None:
             from concurrent.futures import ThreadPoolExecutor
             self.ex = ThreadPoolExecutor(1, thread_name_prefix='medimg-checkpoint')   # not a daemon: the interpreter finishes a write before it exits
         def job():
-            _atomic_save(snap, path)
+            _swap_in(spare, path)
             if then: then()
-        self.fut = self.ex.submit(job)
+        self.futs.append((path, self.ex.submit(job)))
     def wait(self):
-        "Block until the write in flight is on disk; a failed write (disk full, permissions) is raised here, never lost"
-        f, self.fut = self.fut, None
-        if f is not None: f.result()
+        "Block until the files in flight are in place; a failed sync or rename is raised here, never lost"
+        futs, self.futs, err = self.futs, [], None
+        for _, f in futs:
+            try: f.result()
+            except BaseException as e: err = err or e
+        if err is not None: raise err
     def close(self):
+        "Wait for the files in flight, stop the thread and delete the spares"
         try: self.wait()
         finally:
             if self.ex is not None: self.ex.shutdown(); self.ex = None
+            for p in self.spares: _spare(p).unlink(missing_ok=True)
+            self.spares = set()
     def __getstate__(self): return {}   # a pickled callback (learn.export) carries no thread
-    def __setstate__(self, d): self.ex, self.fut = None, None
-
+    def __setstate__(self, d): self.__init__()
 
 # %% ../nbs/12_training.ipynb #24e6824f
 class BestCheckpoint(Callback):
@@ -136,7 +172,7 @@ class BestCheckpoint(Callback):
         self.folder, self.monitor, self.seed, self.cfg_hash, self.patience, self.rank0 = Path(folder), monitor, seed, cfg_hash, patience, rank0
         self.best, self.best_path, self.best_epoch, self.epoch_offset, self.wait, self.stop = None, None, None, 0, 0, False
         self.lower = 'loss' in monitor or monitor == 'brier'
-        self.writer, self.stale = _Writer(), []   # last.pth, in the background; replaced best checkpoints not yet deleted
+        self.writer, self.stale = _Writer(), []   # last.pth (and RunState's resume.pth); replaced best checkpoints not yet deleted
     def before_epoch(self):
         if self.stop: raise CancelFitException()  # raised here, not in after_epoch, so later callbacks finish the epoch
     def after_epoch(self):
@@ -148,7 +184,7 @@ class BestCheckpoint(Callback):
             old, self.best, self.best_epoch, self.wait = self.best_path, float(v), ep, 0
             self.best_path = self.folder/checkpoint_name(ep, float(v), self.seed, self.cfg_hash, monitor=self.monitor)
             if self.rank0:
-                _atomic_save(unwrap_model(self.learn.model).state_dict(), self.best_path)
+                _atomic_save(unwrap_model(self.learn.model).state_dict(), self.best_path)   # a new name: a new file
                 if old is not None and old != self.best_path: self.stale.append(old)   # deleted once no resume state on disk names it
         else:
             self.wait += 1
@@ -485,7 +521,7 @@ class RunState(Callback):
     def __init__(self, run_dir, best, timer, ema=None, run_id=None, rank0=True):
         self.run_dir, self.best, self.timer, self.ema, self.run_id, self.rank0 = Path(run_dir), best, timer, ema, run_id, rank0
         self.rows, self.epoch_offset, self.lr_found, self.smooth = [], 0, None, None
-        self.writer = _Writer()   # resume.pth, in the background
+        self.writer = best.writer   # resume.pth, swapped in after the epoch's last.pth, by the same thread
     def before_fit(self):
         if self.smooth is not None:  # the recorder's running train loss, as it was when the crashed run saved
             self.recorder.smooth_loss.count, self.recorder.smooth_loss.val = self.smooth; self.smooth = None
@@ -627,6 +663,39 @@ class EpochNumbers(Callback):
         if self.learn.logger == self._log: self.learn.logger = self.inner
 
 
+# %% ../nbs/12_training.ipynb #8888e5f4
+from fastai.optimizer import Optimizer, average_grad, average_sqr_grad, adam_step, debias, l2_reg, step_stat, weight_decay
+
+class MultiTensorAdam(Optimizer):
+    "fastai's `Adam` (the same state, hyper-parameters and arithmetic), stepped with one multi-tensor operation per group of parameters"
+    def __init__(self, params, cbs, decouple_wd:bool=True, **defaults):
+        super().__init__(params, cbs, **defaults); self.decouple_wd = decouple_wd
+    @torch.no_grad()
+    def step(self, closure=None):
+        if closure is not None: raise NotImplementedError("fastai optimizers do not support closure")
+        groups = {}
+        for p, pg, state, hyper in self.all_params(with_grad=True):
+            if 'grad_avg' not in state: state['grad_avg'] = torch.zeros_like(p.grad)
+            if 'sqr_avg' not in state: state['sqr_avg'] = torch.zeros_like(p.grad)
+            state['step'] = state.get('step', 0) + 1
+            h = tuple(float(hyper[k]) for k in ('lr', 'mom', 'sqr_mom', 'eps', 'wd'))
+            g = groups.setdefault((h, state['step'], state.get('do_wd', True), p.device, p.dtype), ([], [], [], []))
+            for l, t in zip(g, (p, p.grad, state['grad_avg'], state['sqr_avg'])): l.append(t)
+        for ((lr, mom, sqr_mom, eps, wd), step, do_wd, *_), (ps, grads, gavg, savg) in groups.items():
+            if do_wd and wd != 0:
+                if self.decouple_wd: torch._foreach_mul_(ps, 1 - lr * wd)             # weight_decay
+                else: torch._foreach_add_(grads, ps, alpha=wd)                        # l2_reg
+            torch._foreach_mul_(gavg, mom); torch._foreach_add_(gavg, grads, alpha=1 - mom)                  # average_grad (dampened)
+            torch._foreach_mul_(savg, sqr_mom); torch._foreach_addcmul_(savg, grads, grads, value=1 - sqr_mom)   # average_sqr_grad
+            den = torch._foreach_div(savg, debias(sqr_mom, 1 - sqr_mom, step))                                 # adam_step
+            torch._foreach_sqrt_(den); torch._foreach_add_(den, eps)
+            torch._foreach_addcdiv_(ps, gavg, den, value=-lr / debias(mom, 1 - mom, step))
+
+def Adam(params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01, decouple_wd:bool=True)->MultiTensorAdam:
+    "fastai's `Adam` (same signature and defaults) as a `MultiTensorAdam`"
+    cbs = [weight_decay if decouple_wd else l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step]
+    return MultiTensorAdam(params, cbs, decouple_wd=decouple_wd, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
+
 # %% ../nbs/12_training.ipynb #69d54431
 @dataclass
 class RunSetup:
@@ -682,7 +751,7 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
     if getattr(model, 'contrastive_weight', 0): all_cbs.append(PromptContrast(model.contrastive_weight))   # a CLIP model's image-text loss
     if world > 1: all_cbs.append(DDP(device))
     learn = Learner(dls, model, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
-                    splitter=model_splitter, wd=tc.wd, path=run_dir, model_dir=CHECKPOINTS_DIR)
+                    opt_func=Adam, splitter=model_splitter, wd=tc.wd, path=run_dir, model_dir=CHECKPOINTS_DIR)
     precision = _precision(cfg, device)
     if precision != 'fp32':
         learn.model.to(memory_format=torch.channels_last)
