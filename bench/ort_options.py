@@ -9,6 +9,9 @@ exported with medimg's `export_onnx`, then timed at batch 32 under each setting:
 against eager PyTorch (NCHW and channels-last). Every round calls each variant once, in turn, so that a host that
 speeds up or slows down during the run moves all of them alike; the table gives medians over the rounds and each
 variant's median paired ratio to eager NCHW in the same rounds. Goal (performance issue): ONNX Runtime >= 1.8x eager at batch 32.
+Then ONNX Runtime's own profiler, on `ort_session`'s settings, gives the share of each operator in its kernel time: with
+Conv (into which the optimiser fuses every BatchNorm, Relu and residual Add) at about 98%, no session setting can move the
+ratio much; only a faster convolution (int8, see bench/infer.py) can.
 Caveat: the order within a round is fixed, so a variant that follows eager PyTorch may pay for its cache misses; differences
 under about 10% between ONNX Runtime variants are not resolved by this design (two runs on 2026-12-03 put the split batch
 8-9% ahead of `ort_session`, while bench/infer.py, timing each backend in a block, found them equal).
@@ -57,6 +60,14 @@ if __name__ == '__main__':
                     'ORT_ENABLE_EXTENDED': run(session(level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)),
                     'no memory pattern': run(session(mem=False)), 'no memory arena': run(session(arena=False)),
                     f'{threads} halves, 1-thread session': split}
+        so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.log_severity_level = 3
+        so.add_session_config_entry('session.intra_op.allow_spinning', '0'); so.enable_profiling = True; so.profile_file_prefix = str(Path(d)/'profile')
+        prof = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+        for _ in range(5): prof.run(None, {'image': x})
+        import collections, json
+        kernel = collections.Counter()
+        for e in json.loads(Path(prof.end_profiling()).read_text()):
+            if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'): kernel[e['args']['op_name']] += e['dur']
         ref = variants["medimg ort_session"]()
         for k, f in variants.items():
             assert np.abs(f() - ref).max() < 1e-3, k     # the same logits (eager and ONNX agree to float rounding)
@@ -70,3 +81,5 @@ if __name__ == '__main__':
     print(f"{'variant':<32}{'median s':>10}{'p10 s':>9}{'p90 s':>9}{'img/s':>8}{'x eager (paired)':>18}")
     for k, v in ts.items():
         print(f"{k:<32}{np.median(v):>10.4f}{np.percentile(v, 10):>9.4f}{np.percentile(v, 90):>9.4f}{32 / np.median(v):>8.0f}{np.median(e / v):>18.2f}")
+    total = sum(kernel.values())
+    print("ONNX Runtime's kernel time by operator (its profiler, 5 runs): " + ', '.join(f'{k} {v / total:.1%}' for k, v in kernel.most_common(4)))
