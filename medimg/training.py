@@ -668,8 +668,10 @@ from fastai.optimizer import Optimizer, average_grad, average_sqr_grad, adam_ste
 
 class MultiTensorAdam(Optimizer):
     "fastai's `Adam` (the same state, hyper-parameters and arithmetic), stepped with one multi-tensor operation per group of parameters"
-    def __init__(self, params, cbs, decouple_wd:bool=True, **defaults):
-        super().__init__(params, cbs, **defaults); self.decouple_wd = decouple_wd
+    def __init__(self, params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01, decouple_wd:bool=True):
+        # fastai's callbacks, for its defaults and as documentation: `step` below does what they do, and only that
+        cbs = [weight_decay if decouple_wd else l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step]
+        super().__init__(params, cbs, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd); self.decouple_wd = decouple_wd
     @torch.no_grad()
     def step(self, closure=None):
         if closure is not None: raise NotImplementedError("fastai optimizers do not support closure")
@@ -692,9 +694,8 @@ class MultiTensorAdam(Optimizer):
             torch._foreach_addcdiv_(ps, gavg, den, value=-lr / debias(mom, 1 - mom, step))
 
 def Adam(params, lr, mom:float=0.9, sqr_mom:float=0.99, eps:float=1e-5, wd:float=0.01, decouple_wd:bool=True)->MultiTensorAdam:
-    "fastai's `Adam` (same signature and defaults) as a `MultiTensorAdam`"
-    cbs = [weight_decay if decouple_wd else l2_reg, partial(average_grad, dampening=True), average_sqr_grad, step_stat, adam_step]
-    return MultiTensorAdam(params, cbs, decouple_wd=decouple_wd, lr=lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd)
+    "fastai's `Adam` (same signature and defaults) as a `MultiTensorAdam`: the `opt_func` of medimg's learners"
+    return MultiTensorAdam(params, lr, mom=mom, sqr_mom=sqr_mom, eps=eps, wd=wd, decouple_wd=decouple_wd)
 
 # %% ../nbs/12_training.ipynb #69d54431
 @dataclass
