@@ -11,7 +11,11 @@ speeds up or slows down during the run moves all of them alike; the table gives 
 variant's median paired ratio to eager NCHW in the same rounds. Goal (performance issue): ONNX Runtime >= 1.8x eager at batch 32.
 Then ONNX Runtime's own profiler, on `ort_session`'s settings, gives the share of each operator in its kernel time: with
 Conv (into which the optimiser fuses every BatchNorm, Relu and residual Add) at about 98%, no session setting can move the
-ratio much; only a faster convolution (int8, see bench/infer.py) can.
+ratio much; only a faster convolution (int8, see bench/infer.py) can. Where OpenVINO is installed (it is not a medimg
+dependency: `pip install openvino`), its CPU runtime runs the same ONNX file at f32 and at bf16 (AMX or AVX-512 BF16 where
+the CPU has them; a reduced precision, as int8 is), with its largest logit change printed. It is loaded only after the
+interleaved rounds, so that its threads cannot touch them, and timed in blocks between a block of eager PyTorch before it
+was loaded (the ratio's baseline) and one after.
 Caveat: the order within a round is fixed, so a variant that follows eager PyTorch may pay for its cache misses; differences
 under about 10% between ONNX Runtime variants are not resolved by this design (two runs on 2026-12-03 put the split batch
 8-9% ahead of `ort_session`, while bench/infer.py, timing each backend in a block, found them equal).
@@ -68,6 +72,7 @@ if __name__ == '__main__':
         kernel = collections.Counter()
         for e in json.loads(Path(prof.end_profiling()).read_text()):
             if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'): kernel[e['args']['op_name']] += e['dur']
+        ov_diff = {}
         ref = variants["medimg ort_session"]()
         for k, f in variants.items():
             assert np.abs(f() - ref).max() < 1e-3, k     # the same logits (eager and ONNX agree to float rounding)
@@ -76,6 +81,25 @@ if __name__ == '__main__':
         for _ in range(a.rounds):
             for k, f in variants.items():
                 t = time.perf_counter(); f(); ts[k].append(time.perf_counter() - t)
+        def block(f):
+            for _ in range(2): f()
+            out = []
+            for _ in range(a.rounds): t = time.perf_counter(); f(); out.append(time.perf_counter() - t)
+            return out
+        ov_ts = {}
+        try: import openvino as ov
+        except ImportError: ov = None; print('OpenVINO not installed: its rows are left out')
+        if ov is not None:   # after the rounds: once loaded, its threads could slow the others
+            ov_ts['eager (NCHW), before OpenVINO'] = block(variants['eager PyTorch (NCHW)'])
+            for prec in ('f32', 'bf16'):
+                req = ov.Core().compile_model(path, 'CPU', {'INFERENCE_PRECISION_HINT': prec, 'INFERENCE_NUM_THREADS': threads,
+                                                             'PERFORMANCE_HINT': 'LATENCY'}).create_infer_request()
+                f = (lambda r: lambda: next(iter(r.infer({0: x}).values())))(req)
+                diff = float(np.abs(f() - ref).max())
+                if prec == 'f32': assert diff < 1e-3, prec
+                else: ov_diff[f'OpenVINO {prec}'] = diff   # reduced precision: its change is printed, not bounded
+                ov_ts[f'OpenVINO {ov.__version__.split("-")[0]} {prec}'] = block(f)
+            ov_ts['eager (NCHW), after OpenVINO'] = block(variants['eager PyTorch (NCHW)'])
     ts = {k: np.array(v) for k, v in ts.items()}; e = ts['eager PyTorch (NCHW)']
     print(f"resnet18 at {a.size} px, batch 32, {threads} threads, onnxruntime {ort.__version__}, torch {torch.__version__}; {a.rounds} interleaved rounds")
     print(f"{'variant':<32}{'median s':>10}{'p10 s':>9}{'p90 s':>9}{'img/s':>8}{'x eager (paired)':>18}")
@@ -83,3 +107,8 @@ if __name__ == '__main__':
         print(f"{k:<32}{np.median(v):>10.4f}{np.percentile(v, 10):>9.4f}{np.percentile(v, 90):>9.4f}{32 / np.median(v):>8.0f}{np.median(e / v):>18.2f}")
     total = sum(kernel.values())
     print("ONNX Runtime's kernel time by operator (its profiler, 5 runs): " + ', '.join(f'{k} {v / total:.1%}' for k, v in kernel.most_common(4)))
+    if ov_ts:
+        eb = np.median(ov_ts['eager (NCHW), before OpenVINO'])
+        print(f"timed in blocks after the rounds ({a.rounds} calls each), against eager PyTorch's block before OpenVINO was loaded:")
+        for k, v in ov_ts.items(): print(f"{k:<32}{np.median(v):>10.4f}{np.percentile(v, 10):>9.4f}{np.percentile(v, 90):>9.4f}{32 / np.median(v):>8.0f}{eb / np.median(v):>18.2f}")
+    for k, v in ov_diff.items(): print(f"{k}: largest logit change against fp32 ONNX Runtime {v:.2e} (random weights)")
