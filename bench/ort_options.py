@@ -22,7 +22,7 @@ under about 10% between ONNX Runtime variants are not resolved by this design (t
 
     python bench/ort_options.py [--rounds 30] [--size 128]
 """
-import argparse, os, tempfile, time, warnings
+import argparse, collections, json, os, tempfile, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -43,8 +43,9 @@ if __name__ == '__main__':
     x = np.random.default_rng(0).standard_normal((32, 3, a.size, a.size)).astype(np.float32)
     with tempfile.TemporaryDirectory() as d:
         path = str(export_onnx(m, Path(d)/'r18.onnx', a.size, 3))
-        def session(threads=threads, spin='0', level=None, mem=True, arena=True):
+        def session(threads=threads, spin='0', level=None, mem=True, arena=True, profile=False):
             so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.log_severity_level = 3
+            if profile: so.enable_profiling, so.profile_file_prefix = True, str(Path(d)/'profile')
             so.add_session_config_entry('session.intra_op.allow_spinning', spin)
             if level is not None: so.graph_optimization_level = level
             so.enable_mem_pattern, so.enable_cpu_mem_arena = mem, arena
@@ -64,15 +65,11 @@ if __name__ == '__main__':
                     'ORT_ENABLE_EXTENDED': run(session(level=ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED)),
                     'no memory pattern': run(session(mem=False)), 'no memory arena': run(session(arena=False)),
                     f'{threads} halves, 1-thread session': split}
-        so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.log_severity_level = 3
-        so.add_session_config_entry('session.intra_op.allow_spinning', '0'); so.enable_profiling = True; so.profile_file_prefix = str(Path(d)/'profile')
-        prof = ort.InferenceSession(path, so, providers=['CPUExecutionProvider'])
+        prof = session(profile=True)   # ort_session's settings, profiled
         for _ in range(5): prof.run(None, {'image': x})
-        import collections, json
         kernel = collections.Counter()
         for e in json.loads(Path(prof.end_profiling()).read_text()):
             if e.get('cat') == 'Node' and e['name'].endswith('_kernel_time'): kernel[e['args']['op_name']] += e['dur']
-        ov_diff = {}
         ref = variants["medimg ort_session"]()
         for k, f in variants.items():
             assert np.abs(f() - ref).max() < 1e-3, k     # the same logits (eager and ONNX agree to float rounding)
@@ -86,7 +83,7 @@ if __name__ == '__main__':
             out = []
             for _ in range(a.rounds): t = time.perf_counter(); f(); out.append(time.perf_counter() - t)
             return out
-        ov_ts = {}
+        ov_ts, ov_diff = {}, {}
         try: import openvino as ov
         except ImportError: ov = None; print('OpenVINO not installed: its rows are left out')
         if ov is not None:   # after the rounds: once loaded, its threads could slow the others
@@ -103,12 +100,12 @@ if __name__ == '__main__':
     ts = {k: np.array(v) for k, v in ts.items()}; e = ts['eager PyTorch (NCHW)']
     print(f"resnet18 at {a.size} px, batch 32, {threads} threads, onnxruntime {ort.__version__}, torch {torch.__version__}; {a.rounds} interleaved rounds")
     print(f"{'variant':<32}{'median s':>10}{'p10 s':>9}{'p90 s':>9}{'img/s':>8}{'x eager (paired)':>18}")
-    for k, v in ts.items():
-        print(f"{k:<32}{np.median(v):>10.4f}{np.percentile(v, 10):>9.4f}{np.percentile(v, 90):>9.4f}{32 / np.median(v):>8.0f}{np.median(e / v):>18.2f}")
+    row = lambda k, v, ratio: print(f"{k:<32}{np.median(v):>10.4f}{np.percentile(v, 10):>9.4f}{np.percentile(v, 90):>9.4f}{32 / np.median(v):>8.0f}{ratio:>18.2f}")
+    for k, v in ts.items(): row(k, v, np.median(e / v))
     total = sum(kernel.values())
     print("ONNX Runtime's kernel time by operator (its profiler, 5 runs): " + ', '.join(f'{k} {v / total:.1%}' for k, v in kernel.most_common(4)))
     if ov_ts:
         eb = np.median(ov_ts['eager (NCHW), before OpenVINO'])
         print(f"timed in blocks after the rounds ({a.rounds} calls each), against eager PyTorch's block before OpenVINO was loaded:")
-        for k, v in ov_ts.items(): print(f"{k:<32}{np.median(v):>10.4f}{np.percentile(v, 10):>9.4f}{np.percentile(v, 90):>9.4f}{32 / np.median(v):>8.0f}{eb / np.median(v):>18.2f}")
+        for k, v in ov_ts.items(): row(k, v, eb / np.median(v))
     for k, v in ov_diff.items(): print(f"{k}: largest logit change against fp32 ONNX Runtime {v:.2e} (random weights)")

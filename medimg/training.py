@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/training.html.md"""
 
 # %% ../nbs/12_training.ipynb #1d73ce3b
 from __future__ import annotations
-import contextlib, dataclasses, json, math, os, sys, threading, time, warnings
+import contextlib, dataclasses, functools, json, math, os, sys, threading, time, warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -96,17 +96,20 @@ def _spare(path:Path)->Path:
     "The hidden file that holds `path`'s previous version and is overwritten with its next one"
     return path.parent/f'.{path.name}.spare'
 
-_RENAMEAT2 = []
+@functools.cache
+def _renameat2():
+    "The C library's `renameat2`, or None (not Linux, or glibc before 2.28)"
+    import ctypes
+    if not sys.platform.startswith('linux'): return None
+    try: f = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError): return None
+    f.argtypes, f.restype = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint], ctypes.c_int
+    return f
+
 def _exchange(a:Path, b:Path)->bool:
     "Swap the files at `a` and `b` in one atomic step (Linux `renameat2(RENAME_EXCHANGE)`); False where the system or its filesystem cannot"
     import ctypes, errno
-    if not sys.platform.startswith('linux'): return False
-    if not _RENAMEAT2:
-        try: f = ctypes.CDLL(None, use_errno=True).renameat2
-        except (OSError, AttributeError): f = None   # a C library without it (glibc before 2.28)
-        if f is not None: f.argtypes, f.restype = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint], ctypes.c_int
-        _RENAMEAT2.append(f)
-    f = _RENAMEAT2[0]
+    f = _renameat2()
     if f is None: return False
     AT_FDCWD, RENAME_EXCHANGE = -100, 2
     if f(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0: return True
@@ -676,13 +679,16 @@ class MultiTensorAdam(Optimizer):
     def step(self, closure=None):
         if closure is not None: raise NotImplementedError("fastai optimizers do not support closure")
         groups = {}
-        for p, pg, state, hyper in self.all_params(with_grad=True):
-            if 'grad_avg' not in state: state['grad_avg'] = torch.zeros_like(p.grad)
-            if 'sqr_avg' not in state: state['sqr_avg'] = torch.zeros_like(p.grad)
-            state['step'] = state.get('step', 0) + 1
-            h = tuple(float(hyper[k]) for k in ('lr', 'mom', 'sqr_mom', 'eps', 'wd'))
-            g = groups.setdefault((h, state['step'], state.get('do_wd', True), p.device, p.dtype), ([], [], [], []))
-            for l, t in zip(g, (p, p.grad, state['grad_avg'], state['sqr_avg'])): l.append(t)
+        for pg, hyper in zip(self.param_lists, self.hypers):   # the parameters with a gradient, as fastai's all_params(with_grad=True)
+            h = tuple(float(hyper[k]) for k in ('lr', 'mom', 'sqr_mom', 'eps', 'wd'))   # once per parameter group
+            for p in pg:
+                if getattr(p, 'grad', None) is None: continue
+                state = self.state[p]
+                if 'grad_avg' not in state: state['grad_avg'] = torch.zeros_like(p.grad)
+                if 'sqr_avg' not in state: state['sqr_avg'] = torch.zeros_like(p.grad)
+                state['step'] = state.get('step', 0) + 1
+                g = groups.setdefault((h, state['step'], state.get('do_wd', True), p.device, p.dtype), ([], [], [], []))
+                for l, t in zip(g, (p, p.grad, state['grad_avg'], state['sqr_avg'])): l.append(t)
         for ((lr, mom, sqr_mom, eps, wd), step, do_wd, *_), (ps, grads, gavg, savg) in groups.items():
             if do_wd and wd != 0:
                 if self.decouple_wd: torch._foreach_mul_(ps, 1 - lr * wd)             # weight_decay
