@@ -25,10 +25,10 @@ from .transforms import Preprocess
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BundleError', 'ExportError', 'write_checksums', 'read_safetensors',
-           'key_fingerprint', 'keygen', 'sign_bundle', 'trusted_keys_from_env', 'check_signature', 'verify_bundle',
-           'bundle_content_problems', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle', 'model_card',
-           'Predictor', 'prepare_input', 'expand_inputs', 'recalibrate']
+__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BUNDLE_KEYS', 'BundleError', 'ExportError', 'write_checksums',
+           'read_safetensors', 'key_fingerprint', 'keygen', 'sign_bundle', 'trusted_keys_from_env', 'check_signature',
+           'verify_bundle', 'bundle_content_problems', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle',
+           'bundle_meta', 'model_card', 'Predictor', 'prepare_input', 'expand_inputs', 'recalibrate']
 
 # %% ../nbs/15_export.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
@@ -506,6 +506,32 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     finally: shutil.rmtree(work, ignore_errors=True)
     return dest
 
+# %% ../nbs/15_export.ipynb #d76fd540
+BUNDLE_KEYS = ('medimg_bundle', 'medimg_version', 'created_utc', 'task', 'run_id', 'run_name', 'run_folder', 'formats', 'precision', 'opset', 'arch',
+               'model', 'input', 'output', 'features', 'tiling', 'postprocess', 'onnx_verification', 'signature', 'exported_with', 'version', 'recalibrated')
+_META_AUTO = ('medimg_bundle', 'medimg_version', 'created_utc', 'task', 'opset', 'signature', 'exported_with', 'version', 'recalibrated')   # filled in by `bundle_meta`
+
+def bundle_meta(work:Path,             # the bundle folder being written: its model.onnx gives the opset
+                task:str,              # the run's task
+                signer:str|None=None,  # the fingerprint of the key that signs the bundle, or None (unsigned)
+                **fields,              # every other key of `BUNDLE_KEYS`, None where the task has no such part (a classifier does not tile)
+               )->dict:
+    "bundle.json for every task, in one schema: the format and medimg version, when, the task, the run, the model's input and output, how it was verified, who signed it"
+    import onnx
+    from medimg import __version__
+    from medimg.environment import environment_report
+    missing = [k for k in BUNDLE_KEYS if k not in _META_AUTO and k not in fields]
+    unknown = [k for k in fields if k not in BUNDLE_KEYS or k in _META_AUTO]
+    if missing or unknown: raise ExportError(f"bundle.json of a {task} bundle: missing {missing}, not in the schema {unknown}; every task writes BUNDLE_KEYS")
+    g, env = onnx.load(str(Path(work)/MODEL_FILE), load_external_data=False), environment_report()
+    meta = dict(fields, medimg_bundle=BUNDLE_FORMAT, medimg_version=__version__, task=task,
+                created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                opset=max(o.version for o in g.opset_import if o.domain in ('', 'ai.onnx')),
+                signature=dict(algorithm='Ed25519', key_fingerprint=signer, file=SIGNATURE_FILE) if signer else None,
+                exported_with={k: env['packages'].get(k) for k in ('torch', 'onnx', 'onnxruntime', 'onnxscript', 'timm')},
+                version=1, recalibrated=None)   # `recalibrate` counts versions and records what it changed
+    return {k: meta[k] for k in BUNDLE_KEYS}
+
 # %% ../nbs/15_export.ipynb #8f569f64
 def _reference(run, cal)->dict:
     "The validation split's calibrated probabilities and targets: what a new site's batch is compared with (binary)"
@@ -581,9 +607,8 @@ def _check_thresholds(thr):
 
 def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, cs=None, signer:str|None=None):
     "Every file of the bundle except the model files and the checksums"
-    import onnx, yaml
-    from medimg import __version__
-    from medimg.environment import environment_report
+    import onnx
+    from medimg.config import config_hash
     dump = lambda name, d: (work/name).write_text(json.dumps(jsonable(d), indent=1, sort_keys=False) + '\n')
     (work/PREPROCESS_FILE).write_text(run.preprocess.to_json() + '\n')
     (work/CALIBRATION_FILE).write_text(cal.to_json() + '\n')
@@ -604,17 +629,14 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
                    robustness=_robustness_digest(json.loads(rob.read_text())) if rob.exists() else None)
     dump(METRICS_FILE, metrics)
     g = onnx.load(str(work/MODEL_FILE), load_external_data=False)
-    env = environment_report()
-    meta = dict(medimg_bundle=BUNDLE_FORMAT, medimg_version=__version__, created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                run_id=run.run_id, run_name=run.config.name, run_folder=run.run_dir.name, formats=formats, precision=info['precision'],
-                opset=max(o.version for o in g.opset_import if o.domain in ('', 'ai.onnx')), arch=getattr(run.model, 'medimg_arch', run.config.model.arch),
-                input=dict(name='image', dtype='float32', shape=['batch', run.preprocess.channels, run.preprocess.size, run.preprocess.size],
-                           preprocess=PREPROCESS_FILE),
-                output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),
-                features=dict(name='features', dtype='float32', shape=['batch', int(g.graph.output[1].type.tensor_type.shape.dim[1].dim_value)]) if len(g.graph.output) > 1 else None,
-                onnx_verification=info['onnx_verification'],
-                signature=dict(algorithm='Ed25519', key_fingerprint=signer, file=SIGNATURE_FILE) if signer else None,
-                exported_with={k: env['packages'].get(k) for k in ('torch', 'onnx', 'onnxruntime', 'onnxscript', 'timm')})
+    arch = getattr(run.model, 'medimg_arch', run.config.model.arch)
+    meta = bundle_meta(work, run.task, signer, run_id=run.run_id, run_name=run.config.name, run_folder=run.run_dir.name, formats=formats,
+                       precision=info['precision'], arch=arch, model=dict(family=run.config.model.family, arch=arch, config_hash=config_hash(run.config)),
+                       input=dict(name='image', dtype='float32', shape=['batch', run.preprocess.channels, run.preprocess.size, run.preprocess.size],
+                                  preprocess=PREPROCESS_FILE),
+                       output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),
+                       features=dict(name='features', dtype='float32', shape=['batch', int(g.graph.output[1].type.tensor_type.shape.dim[1].dim_value)]) if len(g.graph.output) > 1 else None,
+                       tiling=None, postprocess=None, onnx_verification=info['onnx_verification'])
     dump(BUNDLE_FILE, meta)
     (work/MODEL_CARD_FILE).write_text(model_card(meta, _labels_info(run), metrics, run.preprocess, run.config,
                                                  (work/DATASET_CARD_FILE).read_text() if (work/DATASET_CARD_FILE).exists() else None))
@@ -868,6 +890,7 @@ class Predictor:
         meta = _strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
         if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
+        if meta.get('task') == 'segmentation': raise BundleError(f"{d}: a segmentation bundle; load it with `SegPredictor.load` (CLI: medimg segment)")
         _, signer = _verify(d, trusted_keys, content=True)   # the signature checked once
         pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
@@ -1201,7 +1224,7 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
                 dump(CONFORMAL_FILE, dict(cs.to_dict(), labels=old.labels['labels'])); cs_note = f'refitted on the sample (alpha {cs.alpha})'
             except CalibrationError as e: cs_note = f'dropped: {e}'
         meta = json.loads((work/BUNDLE_FILE).read_text())
-        meta.update(version=meta.get('version', 1) + 1, recalibrated=dict(
+        meta.update(version=(meta.get('version') or 1) + 1, recalibrated=dict(
             from_bundle=src.name, from_checksums=_sha256(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
             site_prevalence=float(y.mean()), threshold=dict(before=t_old, after=thr['threshold']), prediction_sets=cs_note,
             created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))

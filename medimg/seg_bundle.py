@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .export import BundleError, ExportError, export_onnx, onnx_max_diff, ort_session, sign_bundle, verify_bundle, write_checksums
+from .export import (BUNDLE_FORMAT, BundleError, ExportError, bundle_meta, export_onnx, key_fingerprint, onnx_max_diff, ort_session, sign_bundle,
+                           verify_bundle, write_checksums)
 from .io import ImageReadError
 from .run import (BUNDLE_FILE, CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
@@ -21,11 +22,10 @@ from .segmentation import SegPreprocess, match_objects, probs_to_mask, remove_sm
 from .serve import STUDY_TYPE2
 from .utils import MedimgError, cpu_count, jsonable, md_table
 
-SEG_BUNDLE_FORMAT = 1
 
 # %% auto #0
-__all__ = ['SEG_BUNDLE_FORMAT', 'TTA_FLIPS', 'load_seg_run', 'export_seg_bundle', 'seg_model_card', 'SegPrediction',
-           'SegPredictor', 'dicom_seg', 'segment_folder', 'review_page', 'merge_corrections']
+__all__ = ['TTA_FLIPS', 'load_seg_run', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor', 'dicom_seg',
+           'segment_folder', 'review_page', 'merge_corrections']
 
 # %% ../nbs/15c_seg_bundle.ipynb #6a97b0dd
 def load_seg_run(run_dir)->tuple:
@@ -71,11 +71,15 @@ def export_seg_bundle(run,                    # a `SegResult` or a run folder wr
     image_diff = float(np.abs(a - b).max())
     if max(window_diff, image_diff) > tol: raise ExportError(f"ONNX differs from PyTorch by {max(window_diff, image_diff):.2e} (> {tol:g}) on {sample}")
     labels_d = dict(task='segmentation', labels=list(labels), outputs=['foreground'] if len(labels) == 2 else list(labels))
-    meta = dict(format=SEG_BUNDLE_FORMAT, task='segmentation', created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                model=dict(arch=cfg.arch, encoder=cfg.encoder, depth=cfg.depth, in_chans=pre.channels, config_hash=cfg.hash()),
-                tiling=dict(roi=roi, overlap=cfg.overlap, batch=cfg.tile_batch, mode='gaussian'),
-                postprocess=dict(min_area=summary.get('min_area'), at_scale=pre.scale),
-                parity=dict(window_max_abs_diff=window_diff, image_max_abs_diff=image_diff, image=Path(str(sample)).name))
+    k = len(labels_d['outputs'])
+    meta = bundle_meta(dest, 'segmentation', key_fingerprint(sign_key) if sign_key is not None else None,   # the schema of every task (`15_export`)
+                       run_id=summary.get('run_id'), run_name=run_dir.name, run_folder=run_dir.name, formats=['onnx'], precision='fp32',
+                       arch=f'{cfg.arch} {cfg.encoder}', model=dict(family='smp', arch=cfg.arch, encoder=cfg.encoder, depth=cfg.depth, in_chans=pre.channels, config_hash=cfg.hash()),
+                       input=dict(name='image', dtype='float32', shape=['batch', pre.channels, roi, roi], preprocess=PREPROCESS_FILE),
+                       output=dict(name='logits', dtype='float32', shape=['batch', k, roi, roi]), features=None,
+                       tiling=dict(roi=roi, overlap=cfg.overlap, batch=cfg.tile_batch, mode='gaussian'),
+                       postprocess=dict(min_area=summary.get('min_area'), at_scale=pre.scale),
+                       onnx_verification=dict(window_max_abs_diff=window_diff, image_max_abs_diff=image_diff, image=Path(str(sample)).name, tolerance=tol))
     for name, obj in ((LABELS_FILE, labels_d), (BUNDLE_FILE, meta), (PREPROCESS_FILE, pre.to_dict()), (METRICS_FILE, dict(valid=summary['valid'], best_epoch=summary['best_epoch'], n_train=summary['n_train'], n_valid=summary['n_valid']))):
         (dest/name).write_text(json.dumps(jsonable(obj), indent=2))
     (dest/MODEL_CARD_FILE).write_text(seg_model_card(meta, labels_d, summary, pre))
@@ -109,7 +113,7 @@ def seg_model_card(meta:dict, labels:dict, summary:dict, pre:SegPreprocess)->str
         f"Objects (connected components, IoU >= 0.5): precision {_num(v.get('obj_precision'))}, recall {_num(v.get('obj_recall'))} "
         f"({v.get('obj_tp')} of {v.get('obj_n_true')} true objects found, {v.get('obj_fp')} predicted objects without a match).", '',
         '## Parity', '',
-        f"ONNX Runtime against PyTorch: {meta['parity']['window_max_abs_diff']:.1e} on one window, {meta['parity']['image_max_abs_diff']:.1e} on the whole image {meta['parity']['image']} (probabilities).", '',
+        f"ONNX Runtime against PyTorch: {meta['onnx_verification']['window_max_abs_diff']:.1e} on one window, {meta['onnx_verification']['image_max_abs_diff']:.1e} on the whole image {meta['onnx_verification']['image']} (probabilities).", '',
         '## Limitations', '',
         f"- Validated on {summary['n_valid']} image(s): a small validation set; report k-fold scores (`seg_kfold`) before relying on these numbers.",
         "- Touching objects merge into one connected component: object counts are counts of components, not of instances.",
@@ -146,7 +150,8 @@ class SegPredictor:
         self.meta, self.labels = json.loads((d/BUNDLE_FILE).read_text()), json.loads((d/LABELS_FILE).read_text())
         if self.meta.get('task') != 'segmentation' or self.labels.get('task') != 'segmentation':
             raise BundleError(f"{d}: a {self.meta.get('task')!r} bundle, not a segmentation bundle (use Predictor)")
-        if self.meta.get('format') != SEG_BUNDLE_FORMAT: raise BundleError(f"{d}: segmentation bundle format {self.meta.get('format')!r}; this medimg reads {SEG_BUNDLE_FORMAT}")
+        if self.meta.get('medimg_bundle') != BUNDLE_FORMAT: raise BundleError(f"{d}: bundle format {self.meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
+        if self.meta.get('task') != 'segmentation': raise BundleError(f"{d}: a {self.meta.get('task') or 'classification'} bundle; load it with `Predictor.load` (CLI: medimg predict)")
         self.pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
         t = self.meta['tiling']
         self.roi, self.overlap, self.batch = t['roi'], t['overlap'], tile_batch or t['batch']

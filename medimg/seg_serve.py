@@ -60,7 +60,7 @@ def seg_identity(pred:SegPredictor, trusted_keys=None)->dict:
     "Who answers: the bundle's configuration hash, the SHA-256 of its checksum list, the model, the creation time and the signer (when keys are trusted)"
     m = pred.meta
     return dict(config_hash=m['model']['config_hash'], checksum=hashlib.sha256((pred.dir/CHECKSUMS_FILE).read_bytes()).hexdigest(),
-                arch=f"{m['model']['arch']} {m['model']['encoder']}", created_utc=m.get('created'), format=m.get('format'),
+                arch=m['arch'], created_utc=m['created_utc'], medimg_version=m['medimg_version'],
                 signed_by=check_signature(pred.dir, trusted_keys))
 
 # %% ../nbs/15d_seg_serve.ipynb #39a74ecc

@@ -24,7 +24,8 @@ from .run import (CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, HISTORY_FILE,
 from .segmentation import (SegPreprocess, check_masks, dice_iou, min_object_area, probs_to_mask, read_mask, remove_small_objects, seg_metrics,
                                  sliding_window)
 from .tracking import Tracker, flatten_params, mark_killed
-from .training import DDP, EMA, Adam, BestCheckpoint, EpochTimer, RunState, TrackEpochs, dist_info, fit_schedule, init_distributed, resume_state
+from .training import DDP, EMA, Adam, BestCheckpoint, EpochTimer, RunState, TrackEpochs, dist_info, fit_schedule, resume_state, run_device
+from .config import ConfigError
 from .utils import atomic_write, jsonable
 
 # %% auto #0
@@ -229,39 +230,43 @@ class SegConfig:
     min_area: int|str|None = 'auto'  # postprocessing: predicted objects smaller than this (pixels at the spec's scale) are dropped; 'auto': half the smallest training object
     seed: int = 42
     def __post_init__(self):
-        if self.arch not in SEG_ARCHS: raise ValueError(f"arch={self.arch!r} is not one of {', '.join(SEG_ARCHS)}")
-        if self.loss not in SEG_LOSSES: raise ValueError(f"loss={self.loss!r} is not one of {', '.join(SEG_LOSSES)}")
+        problems = []
+        if self.arch not in SEG_ARCHS: problems.append(f"arch={self.arch!r} is not one of {', '.join(SEG_ARCHS)}")
+        if self.loss not in SEG_LOSSES: problems.append(f"loss={self.loss!r} is not one of {', '.join(SEG_LOSSES)}")
         if not (self.min_area in ('auto', None) or (isinstance(self.min_area, int) and self.min_area >= 1)):
-            raise ValueError(f"min_area must be 'auto', None or a positive int, got {self.min_area!r}")
-        if self.patch < 32 or self.patch % 32: raise ValueError(f"patch must be a multiple of 32 (the encoder's stride), got {self.patch}")
+            problems.append(f"min_area must be 'auto', None or a positive int, got {self.min_area!r}")
+        if not isinstance(self.patch, int) or self.patch < 32 or self.patch % 32:
+            problems.append(f"patch must be a multiple of 32 (the encoder's stride), got {self.patch!r}")
         for k in ('depth', 'per_image', 'epochs', 'bs', 'tile_batch', 'seed'):
             v = getattr(self, k)
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == 'seed' else 1): raise ValueError(f"{k} must be a positive int, got {v!r}")
+            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == 'seed' else 1): problems.append(f"{k} must be a positive int, got {v!r}")
         for k, lo, hi in (('lr', 0, 10), ('fg_ratio', 0, 1), ('overlap', 0, 0.95)):
             v = getattr(self, k)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi or (k == 'lr' and v == 0): raise ValueError(f"{k} must be a number in {'(' if k == 'lr' else '['}{lo}, {hi}], got {v!r}")
-        if self.ema is not None and not (isinstance(self.ema, float) and 0 < self.ema < 1): raise ValueError(f"ema must be None or a decay in (0, 1), got {self.ema!r}")
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi or (k == 'lr' and v == 0):
+                problems.append(f"{k} must be a number in {'(' if k == 'lr' else '['}{lo}, {hi}], got {v!r}")
+        if self.ema is not None and not (isinstance(self.ema, float) and 0 < self.ema < 1): problems.append(f"ema must be None or a decay in (0, 1), got {self.ema!r}")
+        if problems: raise ConfigError(problems)
     @classmethod
     def load(cls, path=None, overrides=()):
         "A `SegConfig` from a YAML file (its `segmentation` section, as a run folder's config.yaml holds it, or the fields at top level), with `KEY=VALUE` overrides on top"
         d, src = {}, {}
         if path is not None:
             y = yaml.safe_load(Path(path).read_text()) or {}
-            if not isinstance(y, dict): raise ValueError(f"{path}: not a mapping of SegConfig fields")
+            if not isinstance(y, dict): raise ConfigError(["not a mapping of SegConfig fields"], source=str(path))
             y = y.get('segmentation', {k: v for k, v in y.items() if k not in ('task', 'labels')})
             d, src = dict(y), dict.fromkeys(y, str(path))
         for o in overrides:
             k, sep, v = o.partition('=')
-            if not sep: raise ValueError(f"override {o!r} is not KEY=VALUE")
+            if not sep: raise ConfigError([f"override {o!r} is not KEY=VALUE"])
             k = k.removeprefix('segmentation.'); d[k], src[k] = yaml.safe_load(v), 'the overrides'
         for k in ('lr', 'fg_ratio', 'overlap', 'ema'):   # YAML 1.1 reads 3e-3 (no dot) as a string
             if isinstance(d.get(k), str):
                 try: d[k] = float(d[k])
                 except ValueError: pass
         known = [f.name for f in dataclasses.fields(cls)]
-        if bad := [k for k in d if k not in known]: raise ValueError(f"unknown SegConfig field {bad[0]!r} in {src[bad[0]]}; known: {', '.join(known)}")
+        if bad := [k for k in d if k not in known]: raise ConfigError([f"unknown SegConfig field {bad[0]!r} in {src[bad[0]]}; known: {', '.join(known)}"])
         try: return cls(**d)
-        except ValueError as e: raise ValueError(f"{path}: {e}" if path is not None else str(e)) from None
+        except ConfigError as e: raise ConfigError(e.problems, source=None if path is None else str(path)) from None
     def to_dict(self)->dict: return dataclasses.asdict(self)
     def hash(self)->str: return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
 
@@ -367,7 +372,7 @@ def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, pat
     try:
         state = resume_state(run_dir, resume)
         if state is not None: _same_run(run_dir, cfg, labels, pre)
-        dev = init_distributed() if world > 1 else torch.device('cpu')
+        dev = run_device()   # the same choice as classification's: `MEDIMG_DEVICE`, else cuda > mps > cpu
         if rank == 0:
             if track: mark_killed(run_dir.parent, run_dir.name)   # we hold the folder: a RUNNING run of it is dead
             _write_run(run_dir, df, rep, labels, cfg, pre)

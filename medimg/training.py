@@ -35,8 +35,8 @@ from .utils import atomic_write
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'fit_schedule',
            'TrackEpochs', 'grad_accum_cb', 'EMA', 'PromptContrast', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier',
            'art_targets', 'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'resume_state', 'dist_info',
-           'init_distributed', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'MultiTensorAdam', 'Adam', 'RunSetup',
-           'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
+           'init_distributed', 'run_device', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'MultiTensorAdam', 'Adam',
+           'RunSetup', 'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
@@ -590,6 +590,10 @@ def init_distributed()->torch.device:
     if not dist.is_initialized(): dist.init_process_group('nccl' if cuda else 'gloo')
     return dev
 
+def run_device()->torch.device:
+    "The device of this process's run, for every task: its rank's under `torchrun`, else `get_device()` (`MEDIMG_DEVICE`, else the best available)"
+    return init_distributed() if dist_info()[1] > 1 else get_device()
+
 # %% ../nbs/12_training.ipynb #05e4172e
 class ShardDL(DistributedDL):
     "fastai's `DistributedDL` (each rank a slice of every epoch, predictions gathered) without its CUDA-only broadcast"
@@ -831,7 +835,7 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
     "Train a model as `cfg` describes and write the run folder (under `torchrun`, one process per device)"
     cfg = cfg or ExperimentConfig()
     rank, world = dist_info()
-    dev = init_distributed() if world > 1 else get_device()
+    dev = run_device()
     seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
     run_dir = run_path(cfg)
     if rank == 0: df = preflight(cfg, df)   # refusals first: nothing is written, nothing locked, for a run that cannot start
