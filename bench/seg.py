@@ -45,19 +45,20 @@ def _child(method, bundle, image, reps, q):
         f = lambda: sp.segment(image)
     else:
         import torch
-        from medimg.seg_bundle import load_seg_run
+        from medimg.run import load_run
         torch.set_num_threads(len(os.sched_getaffinity(0))); torch.set_grad_enabled(False)
-        model, pre, labels, cfg, _ = load_seg_run(Path(bundle).parent)
+        run = load_run(Path(bundle).parent)
+        model, pre, cfg = run.model, run.preprocess, run.config
         x = torch.from_numpy(pre(image))[None]
-        roi = (cfg.patch, cfg.patch)
+        roi = (cfg.data.patch, cfg.data.patch)
         if method == 'monai':
             from monai.inferers import sliding_window_inference
-            f = lambda: sliding_window_inference(x, roi, cfg.tile_batch, lambda b: model(b).sigmoid(), overlap=cfg.overlap, mode='gaussian')
+            f = lambda: sliding_window_inference(x, roi, cfg.infer.tile_batch, lambda b: model(b).sigmoid(), overlap=cfg.infer.overlap, mode='gaussian')
         elif method == 'numpy':
             from medimg.segmentation import sliding_window
             from medimg.seg_training import torch_predictor
             pr = torch_predictor(model)
-            f = lambda: sliding_window(x[0].numpy(), pr, roi, cfg.overlap, cfg.tile_batch)
+            f = lambda: sliding_window(x[0].numpy(), pr, roi, cfg.infer.overlap, cfg.infer.tile_batch)
         else:   # one forward pass over the whole image, padded to the encoder's stride
             h, w = x.shape[2:]; s = 32
             xp = torch.nn.functional.pad(x, (0, -w % s, 0, -h % s))
@@ -76,26 +77,33 @@ def measure(method, bundle, image, reps):
     return r
 
 
+def _cfg(d, name, labels, *overrides):
+    "A segmentation experiment under d: grayscale fields, no normalisation, the labels given"
+    from medimg.config import load_config
+    return load_config(overrides=[f'output_dir={d}', f'name={name}', 'data.task=segmentation', 'data.synth_task=segmentation', f"data.labels=[{', '.join(labels)}]",
+                                  'data.channels=1', 'data.normalize=none', *overrides])
+
+
 def _train(d, df, labels, name, epochs=12, track=False):
-    epochs = EPOCHS or epochs
-    from medimg.seg_training import SegConfig, train_segmentation
-    from medimg.segmentation import SegPreprocess
-    cfg = SegConfig(depth=4, patch=192, per_image=8, epochs=epochs, bs=8, lr=3e-3)
-    return train_segmentation(df, labels, d/name, cfg, SegPreprocess(scale=0.25), track=track)
+    "The demo's recipe (`SEG_DEMO_RECIPE['full']`) on df, as `train` runs it"
+    from medimg.seg_pipeline import SEG_DEMO_RECIPE
+    from medimg.training import train
+    over = [o for o in SEG_DEMO_RECIPE['full']['overrides'] if not o.startswith('train.epochs=')]
+    return train(_cfg(d, name, labels, *over, f'train.epochs={EPOCHS or epochs}', f'train.track={str(track).lower()}'), df, quiet=True)
 
 
 def infer(reps:int):
     import tifffile
     from medimg.seg_bundle import export_seg_bundle
-    from medimg.seg_training import SegConfig, seg_split, train_segmentation
-    from medimg.segmentation import SegPreprocess
     from medimg.synth_seg import SPHEROID_LABELS, make_spheroid_dataset, render_spheroids
+    from medimg.training import train
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
-        df = seg_split(make_spheroid_dataset(d/'data', n_images=4, size=(512, 512), seed=0, plates=2))
+        df = make_spheroid_dataset(d/'data', n_images=4, size=(512, 512), seed=0, plates=2)
         # the timing does not depend on the weights: one short epoch at full resolution gives a real run folder and bundle
-        r = train_segmentation(df, SPHEROID_LABELS, d/'run', SegConfig(depth=4, patch=256, per_image=2, epochs=1, bs=4), SegPreprocess(), track=False)
-        bundle = export_seg_bundle(r, d/'run'/'bundle')
+        r = train(_cfg(d, 'run', SPHEROID_LABELS, 'model.depth=4', 'data.patch=256', 'data.per_image=2', 'train.epochs=1', 'data.bs=4', 'data.valid_pct=0.5',
+                       'data.test_pct=0', 'train.track=false'), df, quiet=True)
+        bundle = export_seg_bundle(r, r.run_dir/'bundle')
         img, _ = render_spheroids(np.random.default_rng(7), *SIDE)
         image = d/'field.tif'; tifffile.imwrite(image, img)
         res = {m: measure(m, bundle, image, reps) for m in ('monai', 'numpy', 'bundle', 'whole')}

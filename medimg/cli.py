@@ -6,13 +6,14 @@ Docs: https://medimg.github.io/medimg/cli.html.md"""
 
 # %% ../nbs/17_cli.ipynb #5cd2c857
 from __future__ import annotations
-import argparse, contextlib, io, json, sys
+import argparse, contextlib, io, json, shutil, sys
 from pathlib import Path
 
 import yaml
 
 from .config import ConfigError, config_hash, config_to_dict, load_config, save_config
 from .environment import environment_report
+from .tasks import TASK_REGISTRY
 from .utils import MedimgError
 
 # %% auto #0
@@ -144,13 +145,18 @@ def _print_seg(res):
                   (('--resume',), dict(action='store_true', help="continue the run from its last finished epoch, if it has one")),
                   (('--no-evaluate',), dict(action='store_true', help="skip calibration and evaluation after training (run `medimg evaluate` later)")),
                   (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='dotted overrides, e.g. train.epochs=10'))],
-            description='Trains, then (unless --no-evaluate) calibrates on the validation split, chooses the operating point there and '
-                        'evaluates the test split with patient-level CIs, as `medimg evaluate` does, into RUN/evaluation.')
+            description='Trains any task (data.task: binary, multiclass, multilabel, segmentation). A classification run is then (unless --no-evaluate) '
+                        'calibrated on the validation split, its operating point chosen there and the test split evaluated with patient-level CIs, '
+                        'as `medimg evaluate` does, into RUN/evaluation; a segmentation run reports whole-image scores. Under torchrun '
+                        '(torchrun --nproc_per_node=N -m medimg train ...) it trains one process per device; rank 0 writes and reports.')
 def _train(args)->int:
     from types import SimpleNamespace
+    from medimg.tasks import get_task
     from medimg.training import dist_info, train
     res = train(load_config(args.config, args.overrides), quiet=args.quiet, resume='auto' if args.resume else False)
     if dist_info()[0] != 0: return 0   # under torchrun, one report
+    if get_task(res.task).output == 'mask':   # whole-image scores are the run's own evaluation; the bundle is `medimg export`'s
+        _print_seg(res); print(f"export     : medimg export --run {res.run_dir}"); return 0
     ev = None
     if not args.no_evaluate:
         from medimg.calibration import evaluate
@@ -161,18 +167,12 @@ def _train(args)->int:
     return 0
 
 # %% ../nbs/17_cli.ipynb #d0d6218c
-@subcommand('segment', 'Segment images with a segmentation bundle: masks, probability maps, overlays, a summary and a review page ranked by uncertainty',
-            args=[(('--bundle',), dict(required=True, metavar='DIR', help='a bundle written by export_seg_bundle (or medimg seg-train --export)')),
-                  (('inputs',), dict(nargs='+', metavar='IMAGES', help='image files, folders (searched recursively) or CSVs with a path column')),
-                  (('--out',), dict(required=True, metavar='DIR', help='where masks/, probs/, overlays/, segmentation.csv and review.html go')),
-                  (('--flag',), dict(type=int, default=5, metavar='N', help='flag the N most uncertain images for correction (default 5)')),
-                  (('--no-tta',), dict(action='store_true', help="one view per image (4x faster) and the review queue ranked by mean entropy instead of the mirrored views' disagreement")),
-                  (('--tile-batch',), dict(type=int, metavar='N', help="windows per forward pass (default: the bundle's); bounds memory")),
-                  (('--threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: all cores)')),
-                  (('--trusted-key',), dict(action='append', metavar='PUB', help='load the bundle only if signed by this public key (repeatable; default $MEDIMG_TRUSTED_KEYS)'))])
 def _segment(args)->int:
+    "`medimg predict` with a segmentation bundle: masks, probability maps, overlays, a summary and a review page ranked by uncertainty, into --out"
     from medimg.export import expand_inputs
     from medimg.seg_bundle import SegPredictor, review_page, segment_folder
+    if not args.csv: raise MedimgError("a segmentation bundle writes masks, probability maps and a review page: give the folder with --out DIR")
+    args.out = args.csv
     sp = SegPredictor(args.bundle, threads=args.threads, tile_batch=args.tile_batch, trusted_keys=args.trusted_key)
     paths = list(expand_inputs(args.inputs).path)
     res = segment_folder(sp, paths, args.out, tta=not args.no_tta)
@@ -183,39 +183,6 @@ def _segment(args)->int:
     print(f"review page: {Path(args.out)/'review.html'} ({int(q.flagged.sum()) if len(q) else 0} flagged); table: {Path(args.out)/'segmentation.csv'}")
     return 0 if len(q) else 2
 
-@subcommand('seg-train', 'Train a segmentation model from a manifest of images and masks (path, mask, patient_id columns), optionally exporting its bundle',
-            args=[(('--manifest',), dict(required=True, metavar='CSV', help="images and masks; a 'split' column is kept, else plates/patients are split 75/25")),
-                  (('--labels',), dict(metavar='NAMES', help="label table, background first, comma-separated (default: the --config file's, else background,foreground)")),
-                  (('--config',), dict(metavar='YAML', help="SegConfig fields (a run folder's config.yaml reruns that recipe); KEY=VALUE overrides go on top")),
-                  (('--resume',), dict(action='store_true', help="continue the run in --out from its last finished epoch (after a crash or a kill)")),
-                  (('--out',), dict(required=True, metavar='DIR', help='run folder')),
-                  (('--scale',), dict(type=float, help="resample images and masks by this factor (default: the spec beside --config's file, else 1)")),
-                  (('--export',), dict(metavar='DIR', help='also write the bundle here')),
-                  (('--sign-key',), dict(metavar='KEY', help='sign the exported bundle with this Ed25519 private key (medimg keygen)')),
-                  (('overrides',), dict(nargs='*', metavar='KEY=VALUE', help='SegConfig fields, e.g. epochs=20 patch=256 encoder=resnet34'))],
-            description='Under torchrun (torchrun --nproc_per_node=N -m medimg seg-train ...) it trains one process per device; rank 0 writes and reports.')
-def _seg_train(args)->int:
-    import pandas as pd
-    from medimg.seg_training import SegConfig, seg_split, train_segmentation
-    from medimg.segmentation import SegPreprocess
-    from medimg.training import dist_info
-    try: cfg = SegConfig.load(args.config, args.overrides or [])
-    except (TypeError, ValueError, OSError) as e: raise MedimgError(str(e)) from None
-    labels = args.labels.split(',') if args.labels else ((yaml.safe_load(Path(args.config).read_text()) or {}).get('labels') if args.config else None) or ['background', 'foreground']
-    df = pd.read_csv(args.manifest)
-    df['path'] = [p if Path(p).is_absolute() else str(Path(args.manifest).parent/p) for p in df.path]
-    df['mask'] = [m if not isinstance(m, str) or Path(m).is_absolute() else str(Path(args.manifest).parent/m) for m in df['mask']]
-    if 'split' not in df.columns: df = seg_split(df, seed=cfg.seed)
-    spec = Path(args.config).parent/'preprocess.json' if args.config else None   # a run folder's recipe: its spec too
-    pre = SegPreprocess.from_dict(json.loads(spec.read_text())) if args.scale is None and spec and spec.exists() else SegPreprocess(scale=args.scale or 1.0)
-    try: res = train_segmentation(df, labels, args.out, cfg, pre, resume='auto' if args.resume else False)
-    except ValueError as e: raise MedimgError(str(e)) from None
-    if dist_info()[0]: return 0   # under torchrun: rank 0 reports and exports
-    _print_seg(res)
-    if args.export:
-        from medimg.seg_bundle import export_seg_bundle
-        print(f"bundle     : {export_seg_bundle(res, args.export, sign_key=args.sign_key)}{' (signed)' if args.sign_key else ''}")
-    return 0
 
 # %% ../nbs/17_cli.ipynb #3e6e7f40
 @subcommand('evaluate', 'Calibrate a finished run on its validation split and evaluate it with patient-level CIs',
@@ -275,23 +242,38 @@ def _medmnist(args)->int:
                         'the preprocessing spec, calibrator, operating point, labels, metrics, MODEL_CARD.md and checksums.sha256.')
 def _export(args)->int:
     from medimg.export import ExportError, export_bundle
-    from medimg.run import BUNDLE_DIR, BUNDLE_FILE, MODEL_CARD_FILE
-    try: dest = export_bundle(args.run, Path(args.out) if args.out else Path(args.run)/BUNDLE_DIR, formats=args.format,
-                              quantize=args.quantize, overwrite=args.overwrite, sign_key=args.sign_key)
+    from medimg.run import BUNDLE_DIR, BUNDLE_FILE, CONFIG_FILE, MODEL_CARD_FILE
+    from medimg.tasks import get_task
+    dest = Path(args.out) if args.out else Path(args.run)/BUNDLE_DIR
+    task = load_config(Path(args.run)/CONFIG_FILE).data.task if (Path(args.run)/CONFIG_FILE).is_file() else None
+    mask = task in TASK_REGISTRY and get_task(task).output == 'mask'
+    if mask and (args.format or args.quantize): raise MedimgError('--format and --quantize apply to classification bundles; a segmentation bundle is fp32 ONNX')
+    try:
+        if mask:
+            from medimg.seg_bundle import export_seg_bundle
+            if dest.exists() and args.overwrite: shutil.rmtree(dest)
+            dest = export_seg_bundle(args.run, dest, sign_key=args.sign_key)
+        else: dest = export_bundle(args.run, dest, formats=args.format, quantize=args.quantize, overwrite=args.overwrite, sign_key=args.sign_key)
     except (ExportError, FileExistsError, ValueError) as e: print(f'medimg export: error: {e}', file=sys.stderr); return 2
     meta = json.loads((dest/BUNDLE_FILE).read_text()); v = meta['onnx_verification']
-    print(f"bundle     : {dest} ({meta['precision']}, opset {meta['opset']})")
-    print(f"verified   : ONNX Runtime vs PyTorch, max |logit difference| {v['max_abs_diff_logits']:.2g} on {v['images']} validation images")
+    print(f"bundle     : {dest} ({meta['task']}, {meta['precision']}, opset {meta['opset']})")
+    print(f"verified   : ONNX Runtime vs PyTorch, max |probability difference| {v['window_max_abs_diff']:.2g} on random windows, "
+          f"{v['image_max_abs_diff']:.2g} on a whole validation image" if mask else
+          f"verified   : ONNX Runtime vs PyTorch, max |logit difference| {v['max_abs_diff_logits']:.2g} on {v['images']} validation images")
     print(f"model card : {dest/MODEL_CARD_FILE}")
     print(f"signed by  : {meta['signature']['key_fingerprint']}" if meta.get('signature') else "signed by  : nobody (pass --sign-key KEY; see medimg keygen)")
-    print(f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
+    print(f"predict    : medimg predict --bundle {dest} FILES_OR_FOLDERS --out DIR" if mask else f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
     return 0
 
-@subcommand('predict', 'Calibrated probabilities and decisions of a bundle for image files, folders or a CSV with a path column',
-            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export')),
+@subcommand('predict', "A bundle's answers for image files, folders or a CSV with a path column: calibrated probabilities and decisions, or masks and a review page",
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export (any task)')),
                   (('inputs',), dict(nargs='+', metavar='FILE_DIR_OR_CSV', help='image files, folders (searched recursively) or CSVs with a path column')),
-                  (('--csv',), dict(metavar='PATH', help='CSV file to write the predictions to (default: standard output)')),
-                  (('--out',), dict(dest='csv', help=argparse.SUPPRESS)),   # the name of earlier releases
+                  (('--csv',), dict(metavar='PATH', help='classification: CSV file to write the predictions to (default: standard output)')),
+                  (('--out',), dict(dest='csv', metavar='DIR', help='segmentation: the folder for masks/, probs/, overlays/, segmentation.csv and review.html')),
+                  (('--flag',), dict(type=int, default=5, metavar='N', help='segmentation: flag the N most uncertain images for correction (default 5)')),
+                  (('--no-tta',), dict(action='store_true', help="segmentation: one view per image (4x faster), the review queue ranked by mean entropy instead of the mirrored views' disagreement")),
+                  (('--tile-batch',), dict(type=int, metavar='N', help="segmentation: windows per forward pass (default: the bundle's); bounds memory")),
+                  (('--threads',), dict(type=int, metavar='N', help='segmentation: ONNX Runtime threads (default: all cores)')),
                   (('--backend',), dict(default='onnx', choices=('onnx', 'torch'), help='onnx (default) or torch (needs weights.safetensors)')),
                   (('--bs',), dict(type=int, default=32, help='images per model call (default: 32)')),
                   (('--prevalence',), dict(metavar='Q|auto', type=_prevalence_arg, help="binary: add prob_adjusted for the site's prevalence Q, or 'auto' to estimate it from the inputs")),
@@ -301,8 +283,17 @@ def _export(args)->int:
             description='Verifies the bundle (checksums, content, and its signature when keys are trusted), reads each file through the bundle\'s preprocessing '
                         'in worker processes, and writes one row per input as each batch completes; unreadable files, and files that crash the decoder, '
                         'are listed with the reason in the error column (exit code 1 if there are any).')
+def _bundle_task(bundle)->str|None:
+    "The task a bundle's bundle.json names (None when unreadable: its verification then says why)"
+    meta = Path(bundle)/'bundle.json'
+    try: return json.loads(meta.read_text()).get('task') if meta.is_file() else None
+    except (ValueError, OSError, AttributeError): return None
+
 def _predict(args)->int:
     from medimg.export import BundleError, Predictor, expand_inputs
+    from medimg.tasks import get_task
+    task = _bundle_task(args.bundle)
+    if task in TASK_REGISTRY and get_task(task).output == 'mask': return _segment(args)
     try: p = Predictor.load(args.bundle, backend=args.backend, trusted_keys=args.trusted_key)
     except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
     prev = args.prevalence
@@ -408,7 +399,7 @@ def _robustness(args)->int:
 
 # %% ../nbs/17_cli.ipynb #8ee6533e
 @subcommand('serve', 'Serve a verified bundle over HTTP (FastAPI + uvicorn): POST /v1/predict (classification) or /v1/segment (segmentation), GET /v1/model, /healthz, /readyz, /metrics',
-            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export, or a segmentation bundle (medimg seg-train --export)')),
+            args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export (any task)')),
                   (('--host',), dict(default='127.0.0.1', help="interface to listen on (default: 127.0.0.1; '0.0.0.0' in a container)")),
                   (('--port',), dict(type=int, default=8000, help='TCP port (default: 8000)')),
                   (('--workers',), dict(type=int, default=1, help='uvicorn worker processes, each with its own model (default: 1)')),
@@ -426,13 +417,12 @@ def _robustness(args)->int:
                         'Set $MEDIMG_SERVE_TOKEN to require a bearer token on /v1/. Logs name requests and files by pseudonymous ids only.')
 def _serve(args)->int:
     from medimg.serve import ServeSettings, serve
+    from medimg.tasks import get_task
     s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
                       batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, model_threads=args.model_threads,
                       isolate=not args.no_isolate, trusted_keys=args.trusted_key)
-    meta = Path(args.bundle)/'bundle.json'
-    try: task = json.loads(meta.read_text()).get('task') if meta.is_file() else None
-    except (ValueError, OSError, AttributeError): task = None   # unreadable: the bundle's verification says why
-    if task == 'segmentation':
+    task = _bundle_task(args.bundle)
+    if task in TASK_REGISTRY and get_task(task).output == 'mask':
         from medimg.seg_serve import serve_seg
         if args.workers != 1: raise MedimgError('--workers applies to classification bundles; a segmentation bundle scales with --decode-workers (segmentation worker processes)')
         serve_seg(args.bundle, host=args.host, port=args.port, settings=s, log_level=args.log_level)
@@ -442,7 +432,7 @@ def _serve(args)->int:
 
 # %% ../nbs/17_cli.ipynb #cf3715ff
 def _parser()->argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog='medimg', description='medimg: trustworthy medical image classification.',
+    p = argparse.ArgumentParser(prog='medimg', description='medimg: medical image classification and segmentation you can trust, one pipeline for every task.',
                                 epilog="Run 'medimg COMMAND --help' for the options of one command.")
     from medimg import __version__
     p.add_argument('--version', action='version', version=f'medimg {__version__}')

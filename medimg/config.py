@@ -12,14 +12,15 @@ from pathlib import Path
 
 import yaml
 
+from .tasks import TASK_REGISTRY, TASKS, get_task
 from .utils import MedimgError
 
 
 # %% auto #0
-__all__ = ['TASKS', 'LOSS_TASKS', 'METRIC_ABBREV', 'opt', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig',
-           'CalibrationConfig', 'ExportConfig', 'ClipConfig', 'ExperimentConfig', 'ConfigError', 'config_rule',
-           'known_task', 'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict', 'apply_overrides',
-           'load_config', 'save_config', 'config_hash', 'checkpoint_name']
+__all__ = ['LOSS_TASKS', 'METRIC_ABBREV', 'opt', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig', 'CalibrationConfig',
+           'ExportConfig', 'ClipConfig', 'InferConfig', 'ExperimentConfig', 'ConfigError', 'config_rule', 'known_task',
+           'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict', 'apply_overrides', 'load_config',
+           'save_config', 'config_hash', 'checkpoint_name']
 
 # %% ../nbs/02_config.ipynb #d2d6fe34
 def opt(default,                    # default value (lists and dicts are copied per instance)
@@ -36,15 +37,13 @@ def opt(default,                    # default value (lists and dicts are copied 
     return field(**kw, metadata=dict(choices=choices, low=low, high=high, low_open=low_open, high_open=high_open, hash=hash))
 
 # %% ../nbs/02_config.ipynb #54c65731
-TASKS = ('binary', 'multiclass', 'multilabel')
-
 @dataclass
 class DataConfig:
     "Where images come from and how they become tensors"
     manifest: str|None = None     # CSV/Parquet manifest (path, label, patient_id, ...); None: the synthetic demo dataset
     root: str|None = None         # data root: paths are recorded relative to it, and a manifest path outside it is refused; None: the files' common folder
     path_privacy: str = opt('relative', choices=('relative', 'hash'))  # how run records hold paths: relative to data.root, or salted hashes (needs data.manifest)
-    task: str = opt('auto', choices=('auto',) + TASKS)  # 'auto': from the labels, only when every row agrees (lists/'a|b' -> multilabel)
+    task: str = opt('auto', choices=('auto',) + TASKS)  # a task of `TASK_REGISTRY`; 'auto': a classification task from the labels, only when every row agrees (lists/'a|b' -> multilabel)
     positive_label: str|None = None  # binary: the positive class; None: the label that is not a known negative name (normal, benign, ...), else an error
     image_size: int = opt(128, low=16, high=4096)  # side length of the model input in pixels
     window: str|list[float]|list[str]|None = 'auto'  # 'auto', a preset name, [center, width], a list of presets (one channel each), or None for raw values
@@ -71,6 +70,12 @@ class DataConfig:
     synth_patients: int = opt(120, low=4, high=1_000_000)  # synthetic dataset: number of patients
     synth_task: str = opt('binary', choices=TASKS)  # synthetic dataset: task to generate
     shots: int|None = opt(None, low=1, high=1_000_000, hash='changed')  # few-shot: keep this many training images per class, each of another patient (`few_shot`); None: all
+    labels: list[str]|None = opt(None, hash='changed')  # segmentation: the label table, background first (index = pixel value of a mask); None: background, foreground
+    patch: int = opt(256, low=32, high=8192, hash='changed')  # segmentation: side of the training patches (pixels at data.scale; a multiple of 32)
+    per_image: int = opt(8, low=1, high=100_000, hash='changed')  # segmentation: training patches drawn per image per epoch
+    fg_ratio: float = opt(0.5, low=0, high=1, hash='changed')  # segmentation: fraction of patches centred on foreground
+    scale: float = opt(1., low=0, high=4, low_open=True, hash='changed')  # segmentation: resampling of image and mask alike (0.5: half the pixels per side); images keep their own size
+    percentile: list[float]|None = opt([0.5, 99.5], hash='changed')  # segmentation: per-image intensity stretch [lo, hi] after windowing; None: off
 
 # %% ../nbs/02_config.ipynb #6433f5e9
 @dataclass
@@ -83,11 +88,13 @@ class ModelConfig:
     kwargs: dict = opt({})         # extra arguments for `timm.create_model`, e.g. {img_size: 64} for a ViT at 64 px (checked against the model)
     small_input: bool = False      # ResNet-family CNNs: a stride-1 stem without max-pool for 28-64 px inputs (`medimg.models.adapt_small_input`)
     family: str = opt('timm', choices=('timm', 'clip'), hash='changed')  # 'clip': a CLIP image-text model (`medimg.vlm`), `pretrained` naming its folder
+    decoder: str = opt('unet', choices=('unet', 'fpn', 'unetplusplus', 'deeplabv3plus'), hash='changed')  # segmentation: the decoder on the `arch` encoder (segmentation-models-pytorch)
+    depth: int = opt(4, low=3, high=5, hash='changed')  # segmentation: encoder stages the decoder uses
 
 @dataclass
 class LossConfig:
     "The training objective and how it treats class imbalance"
-    name: str = opt('auto', choices=('auto', 'bce', 'ce', 'focal', 'masked_bce'))  # 'auto': BCE or CE by task
+    name: str = opt('auto', choices=('auto', 'bce', 'ce', 'focal', 'masked_bce', 'dice', 'dice_ce', 'dice_focal', 'tversky'))  # 'auto': the task's default (`get_task(task).default_loss`)
     class_weights: str|None = opt(None, choices=(None, 'inverse', 'effective'))  # per-class weights from the training split
     pos_weight: bool = False       # binary/multi-label: weight positives by neg/pos of the training split
     focal_gamma: float = opt(2., low=0, high=10)  # focusing parameter of the focal loss
@@ -159,6 +166,13 @@ class ClipConfig:
 
 # %% ../nbs/02_config.ipynb #8ac1a854
 @dataclass
+class InferConfig:
+    "How a whole image is predicted when the model sees tiles of it (`get_task(task).inferer == 'sliding_window'`), and how a mask is cleaned"
+    overlap: float = opt(0.25, low=0, high=0.95)  # sliding-window overlap of neighbouring tiles (blended with Gaussian weights)
+    tile_batch: int = opt(4, low=1, high=4096)  # tiles per forward pass
+    min_area: int|str|None = 'auto'  # predicted objects smaller than this many pixels (at data.scale) are removed; 'auto': half the smallest training object; None: keep all
+
+@dataclass
 class ExperimentConfig:
     "A complete medimg experiment; the defaults train on the embedded synthetic dataset"
     name: str = opt('demo', hash=False)         # run name (not part of the hash)
@@ -171,6 +185,7 @@ class ExperimentConfig:
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
     clip: ClipConfig = field(default_factory=ClipConfig, metadata=dict(hash='changed'))  # prompts and tuning of `model.family: clip` (hashed once changed)
+    infer: InferConfig = field(default_factory=InferConfig, metadata=dict(hash='changed'))  # how a whole image is predicted and post-processed (segmentation)
 
 # %% ../nbs/02_config.ipynb #9907a50c
 class ConfigError(MedimgError, ValueError):
@@ -332,7 +347,7 @@ def _one_target(cfg):
     if need and getattr(c, need) is None: return f"calibration.threshold='{c.threshold}' needs calibration.{need}"
 
 # %% ../nbs/02_config.ipynb #24233298
-LOSS_TASKS = dict(bce=('binary', 'multilabel'), masked_bce=('multilabel',), ce=('multiclass',), focal=TASKS)  # which loss fits which task
+LOSS_TASKS = {l: tuple(n for n, t in TASK_REGISTRY.items() if l in t.losses) for t_ in TASK_REGISTRY.values() for l in t_.losses}  # which loss fits which task (the registry's)
 
 def known_task(cfg)->str|None:
     "The task when the config alone fixes it: `data.task`, or the synthetic dataset's `data.synth_task`; None when the manifest decides"
@@ -353,7 +368,26 @@ def task_problems(cfg,        # an `ExperimentConfig`, or just its `LossConfig`
     if L.label_smoothing and task != 'multiclass': out.append("loss.label_smoothing applies to multiclass cross-entropy only")
     if L.label_smoothing and loss == 'focal': out.append("loss.label_smoothing is not supported with the focal loss")
     if data is not None and data.positive_label is not None and task != 'binary': out.append(f"data.positive_label={cfg.data.positive_label!r} applies to binary tasks only, not '{task}'")
+    if hasattr(cfg, 'train'): out += _mask_task_problems(cfg, task) if get_task(task).output == 'mask' else _image_task_problems(cfg)
     return out
+
+def _mask_task_problems(cfg, task:str)->list[str]:
+    "What a per-pixel task cannot use, and the shape of its patches"
+    d, t, out = cfg.data, cfg.train, []
+    if d.patch % 32: out.append(f"data.patch={d.patch} must be a multiple of 32 (the encoder's stride)")
+    if d.sampler: out.append(f"data.sampler={d.sampler!r} balances images by class; a {task} run samples patches around the foreground (data.fg_ratio)")
+    if t.adversarial: out.append(f"train.adversarial={t.adversarial!r} is implemented for classification only")
+    if t.schedule == 'two_phase': out.append("train.schedule='two_phase' is implemented for classification heads only; use one_cycle or cosine")
+    if d.percentile is not None and not (len(d.percentile) == 2 and 0 <= d.percentile[0] < d.percentile[1] <= 100):
+        out.append(f"data.percentile={d.percentile} must be [lo, hi] with 0 <= lo < hi <= 100, or null")
+    if d.labels is not None and len(d.labels) < 2: out.append(f"data.labels={d.labels} needs the background and at least one class")
+    if not (cfg.infer.min_area in ('auto', None) or (isinstance(cfg.infer.min_area, int) and cfg.infer.min_area >= 1)):
+        out.append(f"infer.min_area={cfg.infer.min_area!r} must be 'auto', null or a positive int")
+    return out
+
+def _image_task_problems(cfg)->list[str]:
+    "Segmentation keys set for a classification run: refused, so that a key never silently does nothing"
+    return [f"{k} applies to segmentation only" for k, v in (('data.labels', cfg.data.labels),) if v is not None]
 
 @config_rule
 def _options_fit_task(cfg):

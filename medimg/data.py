@@ -550,8 +550,8 @@ def patient_split(df:pd.DataFrame,           # validated manifest
                   seed:int=42,               # random seed of the assignment
                   respect_existing:bool=False, # keep an existing `split` column (only validate it)
                  )->pd.DataFrame:            # a copy with a `split` column
-    "Grouped, stratified train/valid/test split"
-    task, labels = manifest_task(df)
+    "Grouped, stratified train/valid/test split (`stratify=False`: grouped only, for manifests without labels, such as image/mask pairs)"
+    task, labels = manifest_task(df) if stratify or respect_existing else (None, None)
     if respect_existing and 'split' in df.columns:
         df = validate_manifest(df, check_files=False)
         _check_splits(df, 'split', task, labels, [s for s in SPLITS if (df.split == s).any()])
@@ -560,7 +560,8 @@ def patient_split(df:pd.DataFrame,           # validated manifest
     if not (0 < valid < 1 and 0 <= test < 1 and valid + test < 1): raise ValueError(f"need 0 < valid, 0 <= test and valid + test < 1; got valid={valid}, test={test}")
     names = ['train', 'valid'] + (['test'] if test > 0 else [])
     fracs = [1 - valid - test, valid] + ([test] if test > 0 else [])
-    codes, groups, sizes, strata = _group_strata(df, group, task, labels)
+    if stratify: codes, groups, sizes, strata = _group_strata(df, group, task, labels)
+    else: codes, groups = pd.factorize(df[group], sort=False); sizes = np.bincount(codes)
     if len(groups) < len(names): raise ValueError(f"{len(names)} splits need at least {len(names)} groups ({group}); found {len(groups)}")
     rng = np.random.default_rng(seed)
     if not stratify: assign = _allocate(np.zeros(len(groups), int), sizes, fracs, rng, ['all'], min_one=True)
@@ -574,10 +575,11 @@ def patient_split(df:pd.DataFrame,           # validated manifest
 
 # %% ../nbs/06_data.ipynb #5a18021e
 def patient_kfold(df:pd.DataFrame, k:int=5, group:str='patient_id', stratify:bool=True, seed:int=42)->pd.DataFrame:
-    "Grouped, stratified k-fold: a copy with a `fold` column (0..k-1)"
+    "Grouped, stratified k-fold: a copy with a `fold` column (0..k-1); `stratify=False`: grouped only (manifests without labels)"
     if k < 2: raise ValueError(f"k must be >= 2, got {k}")
-    task, labels = manifest_task(df)
-    codes, groups, sizes, strata = _group_strata(df, group, task, labels)
+    task, labels = manifest_task(df) if stratify else (None, None)
+    if stratify: codes, groups, sizes, strata = _group_strata(df, group, task, labels)
+    else: codes, groups = pd.factorize(df[group], sort=False); sizes = np.bincount(codes)
     if len(groups) < k: raise ValueError(f"{k} folds need at least {k} groups ({group}); found {len(groups)}")
     rng, fracs = np.random.default_rng(seed), [1 / k] * k
     if not stratify: assign = _allocate(np.zeros(len(groups), int), sizes, fracs, rng, ['all'])

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .config import config_hash, load_config
+from .tasks import task_plugin
 from .utils import MedimgError
 from .data import ImageDataset, ManifestError, read_manifest, record_paths, resolve_record_paths
 from .transforms import Preprocess
@@ -29,8 +30,8 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE', 'OOD_FILE', 'OOD_ARRAYS_FILE', 'ROBUSTNESS_DIR',
            'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT', 'CORRUPTION_PLOT', 'OOD_PLOT', 'MODEL_FAMILIES',
            'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
-           'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint', 'build_model', 'check_model',
-           'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
+           'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint', 'family_model', 'build_model',
+           'check_model', 'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/10_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -162,9 +163,13 @@ def _family(cfg, i:int):
     mod, *names = MODEL_FAMILIES[fam]
     return getattr(importlib.import_module(mod), names[i])
 
-def build_model(cfg, task:str, labels:list, pretrained=None):
-    "The model `cfg.model` describes for `task` and `labels`, from the builder of its family (`MODEL_FAMILIES`)"
+def family_model(cfg, task:str, labels:list, pretrained=None):
+    "A classification model for `task` and `labels` from the builder of `cfg.model.family` (`MODEL_FAMILIES`)"
     return _family(cfg, 0)(cfg, task, labels, pretrained=pretrained)
+
+def build_model(cfg, task:str, labels:list, pretrained=None):
+    "The model `cfg.model` describes for `task` and `labels`, built by the task's plug-in (`01a_tasks`): a family's body and head, or a decoder on an encoder"
+    return task_plugin(task)().model(cfg, task, labels, pretrained=pretrained)
 
 def check_model(cfg, task:str='binary', labels:list|None=None):
     "The family's preflight check of `cfg`'s model (raises `ConfigError` with the reason)"
@@ -200,13 +205,13 @@ def load_run(run)->RunModel: # a `TrainResult`, a `RunModel` or a run folder wri
     "A `RunModel` from a `TrainResult`, a `RunModel` or a run folder written by `train` (best checkpoint, `weights_only=True`)"
     if isinstance(run, RunModel): return run
     if hasattr(run, 'learn'):
-        preds = {k: dict(logits=d['logits'], targets=d['targets']) for k, d in (('valid', run.valid), ('test', run.test)) if d}
+        preds = {k: dict(logits=d['logits'], targets=d['targets']) for k, d in (('valid', run.valid), ('test', run.test)) if d and 'logits' in d}   # per-image logits (classification)
         return RunModel(unwrap_model(run.learn.model).cpu().eval(), run.preprocess, run.task, run.labels, run.manifest,
                         run.config, Path(run.run_dir), run.run_id, preds)
     d = Path(run)
     m = model_from_run(d)
     s = json.loads((d/SUMMARY_FILE).read_text())
-    return RunModel(m, Preprocess.from_json((d/PREPROCESS_FILE).read_text()), s['task'], s['labels'],
+    return RunModel(m, task_plugin(s['task'])().load_preprocess((d/PREPROCESS_FILE).read_text()), s['task'], s['labels'],
                     load_run_manifest(d), load_config(d/CONFIG_FILE), d, s.get('run_id'))
 
 # %% ../nbs/10_run.ipynb #3bc7d845

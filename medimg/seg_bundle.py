@@ -24,26 +24,11 @@ from .utils import MedimgError, cpu_count, jsonable, md_table
 
 
 # %% auto #0
-__all__ = ['TTA_FLIPS', 'load_seg_run', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor', 'dicom_seg',
-           'segment_folder', 'review_page', 'merge_corrections']
-
-# %% ../nbs/15c_seg_bundle.ipynb #6a97b0dd
-def load_seg_run(run_dir)->tuple:
-    "(model with the best checkpoint's weights, `SegPreprocess`, labels, `SegConfig`, summary) of a run folder written by `train_segmentation`"
-    import torch, yaml
-    from medimg.seg_training import SegConfig, create_seg_model
-    d = Path(run_dir)
-    for f in (CONFIG_FILE, PREPROCESS_FILE, SUMMARY_FILE):
-        if not (d/f).is_file(): raise FileNotFoundError(f"{d}: no {f}; not a finished segmentation run (train_segmentation writes it)")
-    c = yaml.safe_load((d/CONFIG_FILE).read_text())
-    if c.get('task') != 'segmentation': raise ValueError(f"{d}: a {c.get('task')!r} run, not a segmentation run")
-    cfg, pre, summary = SegConfig(**c['segmentation']), SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text())), json.loads((d/SUMMARY_FILE).read_text())
-    model = create_seg_model(c['labels'], cfg.arch, cfg.encoder, pre.channels, cfg.depth)
-    model.load_state_dict(torch.load(d/CHECKPOINTS_DIR/summary['best_checkpoint'], map_location='cpu', weights_only=True))
-    return model.eval(), pre, c['labels'], cfg, summary
+__all__ = ['TTA_FLIPS', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor', 'dicom_seg', 'segment_folder',
+           'review_page', 'merge_corrections']
 
 # %% ../nbs/15c_seg_bundle.ipynb #3bb082eb
-def export_seg_bundle(run,                    # a `SegResult` or a run folder written by `train_segmentation`
+def export_seg_bundle(run,                    # a segmentation run: a `TrainResult`, a `RunModel` or a run folder written by `train`
                       dest,                   # bundle folder (created; must not exist)
                       sample=None,            # an image to check whole-image parity on (default: the first validation image)
                       tol:float=1e-4,         # largest allowed probability difference between ONNX and PyTorch
@@ -51,33 +36,35 @@ def export_seg_bundle(run,                    # a `SegResult` or a run folder wr
                      )->Path:
     "Write a segmentation bundle (ONNX over one window, the spec, labels, tiling settings, metrics, card, checksums), proven equal to the trained model on a whole image"
     import torch
-    from medimg.run import read_run_manifest, MANIFEST_FILE
+    from medimg.config import config_hash
+    from medimg.run import load_run
     from medimg.seg_training import torch_predictor
-    if isinstance(run, (str, Path)): model, pre, labels, cfg, summary = load_seg_run(run); run_dir = Path(run)
-    else: model, pre, labels, cfg, run_dir = run.model.eval(), run.pre, run.labels, run.cfg, run.run_dir; summary = json.loads((run_dir/SUMMARY_FILE).read_text())
+    run = load_run(run)
+    if run.task != 'segmentation': raise BundleError(f"{run.run_dir}: a {run.task} run; export it with `export_bundle`")
+    model, pre, labels, cfg, run_dir = run.model.eval(), run.preprocess, run.labels, run.config, run.run_dir
+    summary = json.loads((run_dir/SUMMARY_FILE).read_text())
     dest = Path(dest)
     if dest.exists(): raise FileExistsError(f"{dest} exists; choose a new folder (a bundle is never overwritten in place)")
     dest.mkdir(parents=True)
-    roi = cfg.patch
+    roi, overlap, tile_batch = cfg.data.patch, cfg.infer.overlap, cfg.infer.tile_batch
     export_onnx(model, dest/MODEL_FILE, roi, pre.channels)
     x = torch.from_numpy(np.random.default_rng(0).random((2, pre.channels, roi, roi), dtype=np.float32))
     window_diff = onnx_max_diff(dest/MODEL_FILE, model, x)
-    if sample is None:
-        m = read_run_manifest(run_dir/MANIFEST_FILE)
-        sample = m.path[m.split == 'valid'].iloc[0]
+    if sample is None: sample = run.manifest.path[run.manifest.split == 'valid'].iloc[0]
     img = pre(sample)
-    a = sliding_window(img, torch_predictor(model), (roi, roi), cfg.overlap, cfg.tile_batch)
-    b = sliding_window(img, _onnx_predictor(ort_session(dest/MODEL_FILE), len(labels)), (roi, roi), cfg.overlap, cfg.tile_batch)
+    a = sliding_window(img, torch_predictor(model), (roi, roi), overlap, tile_batch)
+    b = sliding_window(img, _onnx_predictor(ort_session(dest/MODEL_FILE), len(labels)), (roi, roi), overlap, tile_batch)
     image_diff = float(np.abs(a - b).max())
     if max(window_diff, image_diff) > tol: raise ExportError(f"ONNX differs from PyTorch by {max(window_diff, image_diff):.2e} (> {tol:g}) on {sample}")
     labels_d = dict(task='segmentation', labels=list(labels), outputs=['foreground'] if len(labels) == 2 else list(labels))
     k = len(labels_d['outputs'])
     meta = bundle_meta(dest, 'segmentation', key_fingerprint(sign_key) if sign_key is not None else None,   # the schema of every task (`15_export`)
                        run_id=summary.get('run_id'), run_name=run_dir.name, run_folder=run_dir.name, formats=['onnx'], precision='fp32',
-                       arch=f'{cfg.arch} {cfg.encoder}', model=dict(family='smp', arch=cfg.arch, encoder=cfg.encoder, depth=cfg.depth, in_chans=pre.channels, config_hash=cfg.hash()),
+                       arch=f'{cfg.model.decoder} {cfg.model.arch}', model=dict(family='smp', arch=cfg.model.decoder, encoder=cfg.model.arch, depth=cfg.model.depth,
+                                                                      in_chans=pre.channels, config_hash=config_hash(cfg)),
                        input=dict(name='image', dtype='float32', shape=['batch', pre.channels, roi, roi], preprocess=PREPROCESS_FILE),
                        output=dict(name='logits', dtype='float32', shape=['batch', k, roi, roi]), features=None,
-                       tiling=dict(roi=roi, overlap=cfg.overlap, batch=cfg.tile_batch, mode='gaussian'),
+                       tiling=dict(roi=roi, overlap=overlap, batch=tile_batch, mode='gaussian'),
                        postprocess=dict(min_area=summary.get('min_area'), at_scale=pre.scale),
                        onnx_verification=dict(window_max_abs_diff=window_diff, image_max_abs_diff=image_diff, image=Path(str(sample)).name, tolerance=tol))
     for name, obj in ((LABELS_FILE, labels_d), (BUNDLE_FILE, meta), (PREPROCESS_FILE, pre.to_dict()), (METRICS_FILE, dict(valid=summary['valid'], best_epoch=summary['best_epoch'], n_train=summary['n_train'], n_valid=summary['n_valid']))):

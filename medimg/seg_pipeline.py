@@ -6,42 +6,43 @@ Docs: https://medimg.github.io/medimg/seg_pipeline.html.md"""
 
 # %% ../nbs/16a_seg_pipeline.ipynb #8e02b78c
 from __future__ import annotations
-import json, shutil, time
+import shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from .run import BUNDLE_DIR, CONFIG_FILE
+from .config import ConfigError, load_config
+from .run import BUNDLE_DIR, CONFIG_FILE, run_path
 from .seg_bundle import SegPredictor, export_seg_bundle, review_page, segment_folder
-from .seg_training import SegConfig, SegResult, seg_split, train_segmentation
-from .segmentation import SegPreprocess
 from .synth_seg import SPHEROID_LABELS, make_spheroid_dataset
+from .training import TrainResult, train
 
 # %% auto #0
-__all__ = ['SEG_DEMO_RECIPE', 'SegDemoResult', 'seg_demo']
+__all__ = ['SEG_DEMO_RECIPE', 'SEG_DEMO_BASE', 'SegDemoResult', 'seg_demo']
 
 # %% ../nbs/16a_seg_pipeline.ipynb #ee10b5bf
 SEG_DEMO_RECIPE = dict(  # the demo's data and model: 12 labelled fields of 1024 x 1280 px (3 plates), 8 unlabelled ones, a U-Net at quarter resolution
-    full=dict(n_labelled=12, n_pool=8, size=(1024, 1280), scale=0.25, n_flag=3,
-              cfg=dict(depth=4, patch=192, per_image=8, epochs=12, bs=8, lr=3e-3)),
-    fast=dict(n_labelled=8, n_pool=4, size=(256, 320), scale=0.5, n_flag=2,
-              cfg=dict(depth=3, patch=64, per_image=4, epochs=2, bs=8, lr=3e-3)))
+    full=dict(n_labelled=12, n_pool=8, size=(1024, 1280), n_flag=3,
+              overrides=['data.scale=0.25', 'model.depth=4', 'data.patch=192', 'data.per_image=8', 'train.epochs=12', 'data.bs=8', 'train.lr=3e-3']),
+    fast=dict(n_labelled=8, n_pool=4, size=(256, 320), n_flag=2,
+              overrides=['data.scale=0.5', 'model.depth=3', 'data.patch=64', 'data.per_image=4', 'train.epochs=2', 'data.bs=8', 'train.lr=3e-3']))
+SEG_DEMO_BASE = ['data.task=segmentation', 'data.synth_task=segmentation', f"data.labels=[{', '.join(SPHEROID_LABELS)}]", 'data.channels=1',
+                 'data.normalize=none', 'data.valid_pct=0.25', 'data.test_pct=0']   # grayscale fields, a quarter of the plates for validation
 
 # %% ../nbs/16a_seg_pipeline.ipynb #50235321
 @dataclass
 class SegDemoResult:
     "What `seg_demo` returns: the training run, its bundle, the pool's predictions and the review queue"
-    training: SegResult
+    training: TrainResult
     bundle: Path
     predictions: pd.DataFrame
     review: pd.DataFrame
     seconds: dict
 
 def _is_seg_run(d:Path)->bool:
-    try: return yaml.safe_load((d/CONFIG_FILE).read_text()).get('task') == 'segmentation'
-    except (OSError, AttributeError, yaml.YAMLError): return False
+    try: return load_config(d/CONFIG_FILE).data.task == 'segmentation'
+    except (OSError, ConfigError): return False
 
 def seg_demo(out:str|Path='runs',  # folder for the synthetic data, the run folder (seg-demo) and the MLflow store
              fast:bool=False,      # a tiny run that checks the installation
@@ -53,10 +54,11 @@ def seg_demo(out:str|Path='runs',  # folder for the synthetic data, the run fold
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     lab = make_spheroid_dataset(out/'spheroids', n_images=r['n_labelled'], size=r['size'], seed=0)
     pool = make_spheroid_dataset(out/'spheroids-pool', n_images=r['n_pool'], size=r['size'], seed=1)
-    run_dir = out/('seg-demo' + ('-fast' if fast else ''))
+    cfg = load_config(overrides=[f'output_dir={out}', 'name=seg-demo' + ('-fast' if fast else ''), *SEG_DEMO_BASE, *r['overrides']])
+    run_dir = run_path(cfg)
     if run_dir.exists() and _is_seg_run(run_dir): shutil.rmtree(run_dir)   # the demo's own earlier run: replaced, never merged
     t.append(time.perf_counter()); say(f"data: {len(lab)} labelled and {len(pool)} unlabelled fields of {r['size'][0]} x {r['size'][1]} px")
-    res = train_segmentation(seg_split(lab, 0.25), SPHEROID_LABELS, run_dir, SegConfig(**r['cfg']), SegPreprocess(scale=r['scale']))
+    res = train(cfg, lab, quiet=quiet)   # the one `train`: split by plate, leakage refused, patches, whole-image scores
     t.append(time.perf_counter()); say(f"trained: whole-image validation Dice {res.metrics['dice']:.3f} in {t[-1] - t[-2]:.0f} s")
     bundle = export_seg_bundle(res, run_dir/BUNDLE_DIR)
     t.append(time.perf_counter()); say(f"bundle: {bundle}")

@@ -1,4 +1,4 @@
-"""Patches sampled around the foreground, a U-Net on any timm encoder (segmentation-models-pytorch), MONAI's Dice losses, and the fastai learner of classification: best checkpoint by validation Dice, EMA, MLflow, k-fold, and whole images scored by tiled prediction
+"""The segmentation task's plug-in: patches sampled around the foreground, a U-Net on any timm encoder (segmentation-models-pytorch), MONAI's Dice losses, and whole images scored by tiled prediction; the run itself is `train`'s, as for classification
 
 Docs: https://medimg.github.io/medimg/seg_training.html.md"""
 
@@ -6,32 +6,27 @@ Docs: https://medimg.github.io/medimg/seg_training.html.md"""
 
 # %% ../nbs/12a_seg_training.ipynb #7fd3cd2e
 from __future__ import annotations
-import dataclasses, hashlib, json, time, warnings
-from dataclasses import dataclass
+import json, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
-import yaml
 from fastai.callback.core import Callback
 from fastai.learner import Metric
 from torch import nn
 
-from .data import check_leakage
-from .run import (CHECKPOINTS_DIR, CONFIG_FILE, DATASET_CARD_FILE, HISTORY_FILE, MANIFEST_FILE, PREPROCESS_FILE, SPLIT_REPORT_FILE, SUMMARY_FILE, RunLock,
-                        load_checkpoint, write_run_manifest)
-from .segmentation import (SegPreprocess, check_masks, dice_iou, min_object_area, probs_to_mask, read_mask, remove_small_objects, seg_metrics,
-                                 sliding_window)
-from .tracking import Tracker, flatten_params, mark_killed
-from .training import DDP, EMA, Adam, BestCheckpoint, EpochTimer, RunState, TrackEpochs, dist_info, fit_schedule, resume_state, run_device
 from .config import ConfigError
-from .utils import atomic_write, jsonable
+from .run import DATASET_CARD_FILE, MANIFEST_FILE, SPLIT_REPORT_FILE, write_run_manifest
+from .segmentation import (SegPreprocess, check_masks, dice_iou, min_object_area, probs_to_mask, read_mask, read_mask_manifest, remove_small_objects,
+                                 seg_metrics, sliding_window)
+from .tasks import get_task
+from .utils import jsonable
 
 # %% auto #0
 __all__ = ['SEG_ARCHS', 'SEG_LOSSES', 'PatchDataset', 'seg_augment', 'seg_outputs', 'create_seg_model', 'SegLoss', 'DiceScore',
-           'SegScore', 'seg_valid_metrics', 'NewPatches', 'SegConfig', 'seg_split', 'torch_predictor',
-           'seg_dataset_card', 'SegResult', 'train_segmentation', 'seg_kfold']
+           'SegScore', 'seg_valid_metrics', 'NewPatches', 'torch_predictor', 'seg_dataset_card', 'seg_preprocess',
+           'SegmentationTask']
 
 # %% ../nbs/12a_seg_training.ipynb #43fbbb54
 class PatchDataset:
@@ -209,76 +204,6 @@ class NewPatches(Callback):
     def __init__(self): self.epoch_offset = 0   # set by `fit_schedule` when a run continues part-way
     def before_epoch(self): self.dls.train.dataset.epoch = self.epoch_offset + self.epoch
 
-@dataclass
-class SegConfig:
-    "A segmentation run: model, patches, loss and schedule (saved in the run folder as config.yaml)"
-    arch: str = 'unet'            # one of `SEG_ARCHS`
-    encoder: str = 'resnet18'     # timm encoder
-    depth: int = 4                # encoder stages (3-5)
-    pretrained: str|None = None   # a local file of encoder weights, or None
-    loss: str = 'dice_ce'         # one of `SEG_LOSSES`
-    patch: int = 256              # training patch side (pixels, after the spec's scale)
-    per_image: int = 8            # training patches per image per epoch
-    fg_ratio: float = 0.5         # fraction of patches centred on foreground
-    aug: str|None = 'light'       # `seg_augment` preset
-    epochs: int = 10
-    lr: float = 3e-3
-    bs: int = 8
-    ema: float|None = None        # EMA decay of the weights, or None
-    overlap: float = 0.25         # sliding-window overlap for full-image validation and inference
-    tile_batch: int = 4           # windows per forward pass at inference
-    min_area: int|str|None = 'auto'  # postprocessing: predicted objects smaller than this (pixels at the spec's scale) are dropped; 'auto': half the smallest training object
-    seed: int = 42
-    def __post_init__(self):
-        problems = []
-        if self.arch not in SEG_ARCHS: problems.append(f"arch={self.arch!r} is not one of {', '.join(SEG_ARCHS)}")
-        if self.loss not in SEG_LOSSES: problems.append(f"loss={self.loss!r} is not one of {', '.join(SEG_LOSSES)}")
-        if not (self.min_area in ('auto', None) or (isinstance(self.min_area, int) and self.min_area >= 1)):
-            problems.append(f"min_area must be 'auto', None or a positive int, got {self.min_area!r}")
-        if not isinstance(self.patch, int) or self.patch < 32 or self.patch % 32:
-            problems.append(f"patch must be a multiple of 32 (the encoder's stride), got {self.patch!r}")
-        for k in ('depth', 'per_image', 'epochs', 'bs', 'tile_batch', 'seed'):
-            v = getattr(self, k)
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if k == 'seed' else 1): problems.append(f"{k} must be a positive int, got {v!r}")
-        for k, lo, hi in (('lr', 0, 10), ('fg_ratio', 0, 1), ('overlap', 0, 0.95)):
-            v = getattr(self, k)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not lo <= v <= hi or (k == 'lr' and v == 0):
-                problems.append(f"{k} must be a number in {'(' if k == 'lr' else '['}{lo}, {hi}], got {v!r}")
-        if self.ema is not None and not (isinstance(self.ema, float) and 0 < self.ema < 1): problems.append(f"ema must be None or a decay in (0, 1), got {self.ema!r}")
-        if problems: raise ConfigError(problems)
-    @classmethod
-    def load(cls, path=None, overrides=()):
-        "A `SegConfig` from a YAML file (its `segmentation` section, as a run folder's config.yaml holds it, or the fields at top level), with `KEY=VALUE` overrides on top"
-        d, src = {}, {}
-        if path is not None:
-            y = yaml.safe_load(Path(path).read_text()) or {}
-            if not isinstance(y, dict): raise ConfigError(["not a mapping of SegConfig fields"], source=str(path))
-            y = y.get('segmentation', {k: v for k, v in y.items() if k not in ('task', 'labels')})
-            d, src = dict(y), dict.fromkeys(y, str(path))
-        for o in overrides:
-            k, sep, v = o.partition('=')
-            if not sep: raise ConfigError([f"override {o!r} is not KEY=VALUE"])
-            k = k.removeprefix('segmentation.'); d[k], src[k] = yaml.safe_load(v), 'the overrides'
-        for k in ('lr', 'fg_ratio', 'overlap', 'ema'):   # YAML 1.1 reads 3e-3 (no dot) as a string
-            if isinstance(d.get(k), str):
-                try: d[k] = float(d[k])
-                except ValueError: pass
-        known = [f.name for f in dataclasses.fields(cls)]
-        if bad := [k for k in d if k not in known]: raise ConfigError([f"unknown SegConfig field {bad[0]!r} in {src[bad[0]]}; known: {', '.join(known)}"])
-        try: return cls(**d)
-        except ConfigError as e: raise ConfigError(e.problems, source=None if path is None else str(path)) from None
-    def to_dict(self)->dict: return dataclasses.asdict(self)
-    def hash(self)->str: return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:12]
-
-# %% ../nbs/12a_seg_training.ipynb #441b0084
-def seg_split(df:pd.DataFrame, valid:float=0.25, group:str='patient_id', seed:int=42)->pd.DataFrame:
-    "A grouped train/valid split (whole plates or patients), with at least one group on each side"
-    g = df[group].unique()
-    if len(g) < 2: raise ValueError(f"a split needs at least 2 groups ({group}); found {len(g)}")
-    rng = np.random.default_rng(seed); g = g[rng.permutation(len(g))]
-    n = int(np.clip(round(valid * len(g)), 1, len(g) - 1))
-    out = df.copy(); out['split'] = np.where(out[group].isin(set(g[:n])), 'valid', 'train'); out.attrs = dict(df.attrs)
-    return out
 
 # %% ../nbs/12a_seg_training.ipynb #74a4df81
 def torch_predictor(model, device=None):
@@ -311,128 +236,91 @@ def seg_dataset_card(df:pd.DataFrame,   # `check_masks`'s rows, with a split col
     return '\n'.join(out)
 
 # %% ../nbs/12a_seg_training.ipynb #f32c40b9
-@dataclass
-class SegResult:
-    "What `train_segmentation` returns: the trained model, its spec and labels, where it was written, and what it scored"
-    model: object
-    pre: SegPreprocess
-    labels: list
-    cfg: SegConfig
-    run_dir: Path
-    history: pd.DataFrame
-    metrics: dict               # full-image validation metrics (tiled prediction, then `remove_small_objects`), `seg_metrics` keys
-    min_area: int|None          # the postprocessing's object size floor, in pixels at the spec's scale
-    seconds: float
-
 def _load_pairs(df, pre, labels):
     ims = [pre.load(p) for p in df.path]
     ms = [pre.resize_mask(read_mask(m, labels, pre.max_pixels)) for m in df['mask']]
     return ims, ms
 
-def _same_run(run_dir:Path, cfg, labels, pre):
-    "Refuse to continue a run folder written for another recipe: its config.yaml and preprocess.json must be this run's"
-    bad = [f for f, want in ((CONFIG_FILE, dict(task='segmentation', labels=list(labels), segmentation=cfg.to_dict())), (PREPROCESS_FILE, pre.to_dict()))
-           if not (run_dir/f).exists() or (yaml.safe_load if f == CONFIG_FILE else json.loads)((run_dir/f).read_text()) != want]
-    if bad: raise ValueError(f"cannot resume {run_dir}: its {' and '.join(bad)} {'was' if len(bad) == 1 else 'were'} written for another SegConfig, label table or spec; "
-                             "resume with the same ones, or train into another folder")
+def seg_preprocess(cfg)->SegPreprocess:
+    "The segmentation spec of a config: `data.window`, `data.percentile`, `data.scale`, `data.channels`, the normalisation and the decode budget"
+    from medimg.models import IMAGENET_STATS
+    d = cfg.data
+    norm = (None if d.normalize == 'none' else dict(mean=list(d.mean) * (d.channels // len(d.mean)), std=list(d.std) * (d.channels // len(d.std))) if d.normalize == 'custom'
+            else dict(mean=[float(np.mean(IMAGENET_STATS['mean']))] * d.channels, std=[float(np.mean(IMAGENET_STATS['std']))] * d.channels) if d.channels == 1
+            else dict(mean=list(IMAGENET_STATS['mean']), std=list(IMAGENET_STATS['std'])))
+    return SegPreprocess(window=d.window, percentile=tuple(d.percentile) if d.percentile else None, scale=d.scale, channels=d.channels, normalize=norm, max_pixels=d.max_pixels)
 
-def _write_run(run_dir:Path, df, rep, labels, cfg, pre):
-    (run_dir/CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
-    (run_dir/CONFIG_FILE).write_text(yaml.safe_dump(dict(task='segmentation', labels=list(labels), segmentation=cfg.to_dict()), sort_keys=False))
-    (run_dir/PREPROCESS_FILE).write_text(json.dumps(pre.to_dict(), indent=2))
-    write_run_manifest(df, run_dir/MANIFEST_FILE)
-    (run_dir/SPLIT_REPORT_FILE).write_text(json.dumps(jsonable(dict(masks=rep, counts=df.split.value_counts().to_dict())), indent=2))
-    (run_dir/DATASET_CARD_FILE).write_text(seg_dataset_card(df, rep, labels))
-
-def train_segmentation(df:pd.DataFrame,          # manifest with path, mask, patient_id (plate) and split (train/valid) columns
-                       labels:list,              # label table, background first
-                       out_dir,                  # run folder (created)
-                       cfg:SegConfig|None=None,
-                       pre:SegPreprocess|None=None,
-                       track:bool=True,          # log params, epochs and the final metrics to MLflow in out_dir's parent
-                       leakage:bool=True,        # refuse groups and identical images shared across splits (`check_leakage`)
-                       resume:bool|str|Path=False,  # 'auto': continue from the run's last finished epoch if there is one; True: must; or a resume.pth path
-                       cbs:list|None=None,       # extra fastai callbacks
-                      )->SegResult:
-    "Train a segmentation model on patches, keep the best checkpoint by validation Dice, and score whole validation images by tiled prediction (under `torchrun`, one process per device)"
-    from fastai.data.core import DataLoaders
-    from fastai.data.load import DataLoader
-    from fastai.learner import Learner
-    from fastai.torch_core import set_seed
-    from medimg.config import TrainConfig
-    cfg, pre, t0 = cfg or SegConfig(), pre or SegPreprocess(), time.time()
-    rank, world = dist_info()
-    if 'split' not in df.columns: raise ValueError("the manifest has no 'split' column; run seg_split (or patient_split) first")
-    df, rep = check_masks(df, labels, max_pixels=pre.max_pixels)
-    tr, va = df[df.split == 'train'], df[df.split == 'valid']
-    if not len(tr) or not len(va): raise ValueError(f"need train and valid rows; have {df.split.value_counts().to_dict()}")
-    if leakage: check_leakage(df, study=None)
-    run_dir = Path(out_dir)
-    lock = RunLock(run_dir).acquire() if rank == 0 else None   # one writer per run folder
-    try:
-        state = resume_state(run_dir, resume)
-        if state is not None: _same_run(run_dir, cfg, labels, pre)
-        dev = run_device()   # the same choice as classification's: `MEDIMG_DEVICE`, else cuda > mps > cpu
-        if rank == 0:
-            if track: mark_killed(run_dir.parent, run_dir.name)   # we hold the folder: a RUNNING run of it is dead
-            _write_run(run_dir, df, rep, labels, cfg, pre)
-        set_seed(cfg.seed)   # python, numpy and torch: fastai's DataLoader shuffles with a generator drawn from python's `random`
-        (ti, tm), (vi, vm) = _load_pairs(tr, pre, labels), _load_pairs(va, pre, labels)
-        dtr = PatchDataset(ti, tm, pre, cfg.patch, cfg.per_image, cfg.fg_ratio, seg_augment(cfg.aug, cfg.seed), seed=cfg.seed)
-        dva = PatchDataset(vi, vm, pre, cfg.patch, cfg.per_image, cfg.fg_ratio, None, seed=cfg.seed + 1, fixed=True)
-        dls = DataLoaders(DataLoader(dtr, bs=cfg.bs, shuffle=True, drop_last=len(dtr) > cfg.bs * world, num_workers=0),
-                          DataLoader(dva, bs=cfg.bs, shuffle=False, num_workers=0), device=dev)
-        model = create_seg_model(labels, cfg.arch, cfg.encoder, pre.channels, cfg.depth, pretrained=cfg.pretrained or False).to(dev)
-        best = BestCheckpoint(run_dir/CHECKPOINTS_DIR, 'dice', cfg.seed, cfg.hash(), rank0=rank == 0)
-        timer, ema = EpochTimer(), EMA(cfg.ema) if cfg.ema else None
-        tracker = None
-        if track and rank == 0:
-            tracker = (Tracker.reopen(run_dir.parent, state['run_id']) if state is not None and state.get('run_id') else
-                       Tracker(run_dir.parent, 'medimg-segmentation', run_dir.name, flatten_params(cfg.to_dict()), dict(task='segmentation', config_hash=cfg.hash())))
-        runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
-        fit_cbs = ([NewPatches(), best, timer, runstate] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else [])
-                   + ([DDP(dev)] if world > 1 else []) + list(cbs or []))
-        learn = Learner(dls, model, loss_func=SegLoss(cfg.loss, labels), metrics=seg_valid_metrics(labels), opt_func=Adam)   # fastai's Adam, stepped per group of tensors (12_training)
-        start, opt_state = 0, None
-        if state is not None:
-            runstate.restore(learn, state, new_fit=state['epoch'] >= cfg.epochs); start, opt_state = state['epoch'], state['opt']
-        try:
-            with learn.no_bar(), learn.no_logging(): fit_schedule(learn, TrainConfig(epochs=cfg.epochs, lr=cfg.lr), fit_cbs, start=start, opt_state=opt_state)
-        except BaseException: runstate.abort(tracker); raise   # a resume sets the MLflow run running again
-        if world > 1: torch.distributed.barrier()   # rank 0 has written the best checkpoint
-        if best.best_path is not None: model.load_state_dict(load_checkpoint(best.best_path))
-        hist = pd.DataFrame(runstate.rows)
-        predict = torch_predictor(model)
-        raw = [probs_to_mask(sliding_window(pre.finish(x), predict, (cfg.patch, cfg.patch), cfg.overlap, cfg.tile_batch)) for x in vi]
-        min_area = min_object_area(tm) if cfg.min_area == 'auto' else cfg.min_area
-        met, met_raw = seg_metrics([remove_small_objects(p, min_area) for p in raw], vm, labels), seg_metrics(raw, vm, labels)
-        if rank == 0:
-            summary = dict(task='segmentation', labels=list(labels), best_epoch=best.best_epoch, best_patch_dice=best.best,
-                           best_checkpoint=best.best_path.name if best.best_path else None, valid=met, valid_raw=met_raw, min_area=min_area, n_train=len(tr), n_valid=len(va),
-                           epochs_run=len(hist), resumed_from_epoch=start or None, world_size=world, seconds=time.time() - t0, config_hash=cfg.hash(),
-                           run_id=tracker.run_id if tracker else None)
-            (run_dir/SUMMARY_FILE).write_text(json.dumps(jsonable(summary), indent=2))
-            if tracker: tracker.log_metrics({f'valid_full_{k}': v for k, v in met.items()}, step=len(hist)); tracker.finish('FINISHED')
-        if world > 1: torch.distributed.barrier()
-        return SegResult(model.eval(), pre, list(labels), cfg, run_dir, hist, met, min_area, time.time() - t0)
-    finally:
-        if lock: lock.release()
-
-# %% ../nbs/12a_seg_training.ipynb #4051b83b
-def seg_kfold(df:pd.DataFrame, labels:list, out_dir, k:int|None=None, cfg:SegConfig|None=None, pre:SegPreprocess|None=None,
-              group:str='patient_id', track:bool=True)->pd.DataFrame:
-    "Grouped k-fold (k=None: leave one group out, for tiny labelled sets): one run per fold under out_dir, fold scores and their mean +- sd"
-    groups = df[group].unique()
-    k = len(groups) if k is None else k
-    if not 2 <= k <= len(groups): raise ValueError(f"k must be between 2 and the number of groups ({len(groups)}), got {k}")
-    order = np.random.default_rng((cfg or SegConfig()).seed).permutation(len(groups))
-    fold_of = {g: i % k for i, g in enumerate(groups[order])}
-    rows, out = [], Path(out_dir)
-    for f in range(k):
-        d = df.copy(); d['split'] = np.where(d[group].map(fold_of) == f, 'valid', 'train'); d.attrs = dict(df.attrs)
-        r = train_segmentation(d, labels, out/f'fold{f}', cfg, pre, track=track)
-        rows.append(dict(fold=f, n_valid=int((d.split == 'valid').sum()), **{m: r.metrics[m] for m in ('dice', 'hd95_' + labels[-1], 'obj_precision', 'obj_recall')}))
-    res = pd.DataFrame(rows)
-    summary = dict(k=k, folds=rows, mean={c: float(res[c].mean()) for c in res.columns[2:]}, sd={c: float(res[c].std(ddof=1)) for c in res.columns[2:]})
-    (out/'kfold_summary.json').write_text(json.dumps(jsonable(summary), indent=2))
-    return res
+# %% ../nbs/12a_seg_training.ipynb #ebf4d73f
+class SegmentationTask:
+    "The segmentation plug-in (`01a_tasks`): image/mask pairs, patches sampled around the foreground, a decoder on a timm encoder, whole images scored by tiled prediction"
+    def preflight(self, cfg, df=None)->pd.DataFrame:
+        "The pairs checked (`check_masks`), split by group when they have no split, leakage refused: all before a file is written"
+        from medimg.data import check_leakage, patient_split
+        src, synthetic = 'manifest given to train()', df is None and not cfg.data.manifest
+        if df is None and cfg.data.manifest: df, src = read_mask_manifest(cfg.data.manifest), f'manifest {Path(cfg.data.manifest).name}'
+        if synthetic:
+            from medimg.synth_seg import SPHEROID_LABELS, make_spheroid_dataset
+            n, h = cfg.data.synth_patients, cfg.data.image_size   # outside the run folder, as classification's synthetic DICOMs
+            df = make_spheroid_dataset(Path(cfg.output_dir)/'data'/f'spheroids-{n}-{h}px-seed{cfg.seed}', n_images=n, size=(h, h * 5 // 4), seed=cfg.seed)
+            src = f'medimg synthetic spheroid fields (make_spheroid_dataset, seed {cfg.seed}, {n} images of {h} x {h * 5 // 4} px)'
+        if missing := [c for c in ('path', 'mask', cfg.data.group) if c not in df.columns]:
+            raise ConfigError([f"{src} has no {', '.join(map(repr, missing))} column: a segmentation manifest pairs each image (path) with its mask (mask) "
+                               f"and names its group (data.group={cfg.data.group!r})"])
+        labels = list(cfg.data.labels or (SPHEROID_LABELS if synthetic else ['background', 'foreground']))
+        create_seg_model(labels, cfg.model.decoder, cfg.model.arch, cfg.data.channels, cfg.model.depth)   # an unknown decoder or encoder is refused here
+        attrs = dict(df.attrs)
+        df, rep = check_masks(df, labels, max_pixels=cfg.data.max_pixels)
+        if 'split' not in df.columns: df = patient_split(df, cfg.data.valid_pct, cfg.data.test_pct, cfg.data.group, stratify=False, seed=cfg.seed)
+        if not (df.split == 'train').any() or not (df.split == 'valid').any(): raise ConfigError([f"{src}: need train and valid images; have {df.split.value_counts().to_dict()}"])
+        check_leakage(df, group=cfg.data.group, study=None)   # shared groups and identical images across splits
+        df.attrs = dict(attrs, task='segmentation', labels=labels, source=src, masks=rep)
+        return df
+    def task_labels(self, cfg, df)->tuple: return 'segmentation', list(df.attrs.get('labels') or cfg.data.labels or ['background', 'foreground'])
+    def prepare(self, cfg, df, run_dir:Path)->tuple:
+        "The split manifest, split report and dataset card (rank 0)"
+        rep = dict(masks=df.attrs['masks'], counts=df.split.value_counts().to_dict(), source=df.attrs['source'], labels=df.attrs['labels'])
+        write_run_manifest(df, run_dir/MANIFEST_FILE)
+        (run_dir/SPLIT_REPORT_FILE).write_text(json.dumps(jsonable(rep), indent=2))
+        (run_dir/DATASET_CARD_FILE).write_text(seg_dataset_card(df, df.attrs['masks'], df.attrs['labels'], cfg.data.group))
+        return df, rep
+    def reload(self, cfg, run_dir:Path)->pd.DataFrame:
+        from medimg.run import read_run_manifest
+        df = read_run_manifest(run_dir/MANIFEST_FILE)
+        df.attrs = dict(task='segmentation', labels=json.loads((run_dir/SPLIT_REPORT_FILE).read_text())['labels'])
+        return df
+    def model(self, cfg, task:str, labels:list, pretrained=None):
+        return create_seg_model(labels, cfg.model.decoder, cfg.model.arch, cfg.data.channels, cfg.model.depth,
+                                pretrained=(cfg.model.pretrained or False) if pretrained is None else pretrained)
+    def load_preprocess(self, text:str)->SegPreprocess: return SegPreprocess.from_json(text)
+    def parts(self, cfg, df, model, run_dir:Path, device, task:str, labels:list)->dict:
+        "The spec, patch loaders (new training patches each epoch, fixed validation ones), loss and per-epoch patch metrics"
+        from fastai.data.core import DataLoaders
+        from fastai.data.load import DataLoader
+        from medimg.training import dist_info
+        d, pre, world = cfg.data, seg_preprocess(cfg), dist_info()[1]
+        (ti, tm), (vi, vm) = _load_pairs(df[df.split == 'train'], pre, labels), _load_pairs(df[df.split == 'valid'], pre, labels)
+        dtr = PatchDataset(ti, tm, pre, d.patch, d.per_image, d.fg_ratio, seg_augment(None if d.aug == 'none' else d.aug, cfg.seed), seed=cfg.seed)
+        dva = PatchDataset(vi, vm, pre, d.patch, d.per_image, d.fg_ratio, None, seed=cfg.seed + 1, fixed=True)
+        dls = DataLoaders(DataLoader(dtr, bs=d.bs, shuffle=True, drop_last=len(dtr) > d.bs * world, num_workers=0),
+                          DataLoader(dva, bs=d.bs, shuffle=False, num_workers=0), device=device)
+        name = get_task(task).default_loss if cfg.loss.name == 'auto' else cfg.loss.name
+        return dict(pre=pre, dls=dls, loss_func=SegLoss(name, labels), metrics=seg_valid_metrics(labels), cbs=[NewPatches()], splitter=None)
+    def evaluate(self, learn, cfg, df, pre, task:str, labels:list)->tuple:
+        "(valid, test): each split's whole images predicted tile by tile (as at inference), masks cleaned of objects under `min_area`, `seg_metrics`"
+        from medimg.run import unwrap_model
+        model, d = unwrap_model(learn.model).eval(), cfg.data
+        predict, tm = torch_predictor(model), _load_pairs(df[df.split == 'train'], pre, labels)[1] if cfg.infer.min_area == 'auto' else None
+        min_area = min_object_area(tm) if cfg.infer.min_area == 'auto' else cfg.infer.min_area
+        out = []
+        for split in ('valid', 'test'):
+            if not (df.split == split).any(): out.append(None); continue
+            ims, ms = _load_pairs(df[df.split == split], pre, labels)
+            raw = [probs_to_mask(sliding_window(pre.finish(x), predict, (d.patch, d.patch), cfg.infer.overlap, cfg.infer.tile_batch)) for x in ims]
+            out.append(dict(metrics=seg_metrics([remove_small_objects(m, min_area) for m in raw], ms, labels), metrics_raw=seg_metrics(raw, ms, labels),
+                            min_area=min_area, images=len(ims)))
+        return tuple(out)
+    def summary(self, res)->dict:
+        h, n = res.history, res.manifest.split.value_counts()
+        return dict(best_patch_dice=float(h['dice'].max()) if len(h) else None, valid_raw=res.valid['metrics_raw'], min_area=res.valid['min_area'],
+                    n_train=int(n.get('train', 0)), n_valid=int(n.get('valid', 0)))
+    def plots(self, res, save): pass   # the training curves are the conductor's; the whole-image figures are `15c_seg_bundle`'s review page

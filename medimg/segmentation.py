@@ -18,9 +18,9 @@ from .transforms import Preprocess
 from .utils import MedimgError, jsonable, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['SEG_STORAGE', 'SegPreprocess', 'MaskError', 'read_mask', 'check_masks', 'chest_seg_manifest', 'dice_iou', 'hd95',
-           'match_objects', 'seg_metrics', 'gaussian_weights', 'window_starts', 'sliding_window', 'probs_to_mask',
-           'segment_image', 'remove_small_objects', 'min_object_area']
+__all__ = ['SEG_STORAGE', 'SegPreprocess', 'MaskError', 'read_mask', 'check_masks', 'read_mask_manifest', 'chest_seg_manifest',
+           'dice_iou', 'hd95', 'match_objects', 'seg_metrics', 'gaussian_weights', 'window_starts', 'sliding_window',
+           'probs_to_mask', 'segment_image', 'remove_small_objects', 'min_object_area']
 
 # %% ../nbs/09a_segmentation.ipynb #5f630e4d
 @dataclass
@@ -42,6 +42,9 @@ class SegPreprocess:
     def to_dict(self)->dict: return jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
     @classmethod
     def from_dict(cls, d:dict): return cls(**d)
+    def to_json(self)->str: return json.dumps(self.to_dict(), indent=2)   # preprocess.json, as `Preprocess.to_json` writes a classifier's
+    @classmethod
+    def from_json(cls, text:str): return cls.from_dict(json.loads(text))
     def shape(self, h:int, w:int)->tuple[int, int]:
         "Size of an h x w image after `scale`"
         return max(1, round(h * self.scale)), max(1, round(w * self.scale))
@@ -147,6 +150,17 @@ def check_masks(df:pd.DataFrame,          # manifest with `path` and `mask` colu
     rep = dict(n_checked=len(df), n_kept=len(out), n_empty=int(out['empty'].sum()) if len(out) else 0, skipped=skipped,
                pixel_fraction={l: float(v / max(1, counts.sum())) for l, v in zip(labels, counts)})
     return out, rep
+
+# %% ../nbs/09a_segmentation.ipynb #11759b64
+def read_mask_manifest(path)->pd.DataFrame:   # a CSV or Parquet table of image/mask pairs
+    "Image/mask pairs (`path`, `mask` and a group column), relative paths resolved against the table's folder"
+    p = Path(path)
+    if not p.is_file(): raise MaskError(p, "not a file: a segmentation manifest is a CSV or Parquet table with path and mask columns")
+    df = pd.read_parquet(p) if p.suffix.lower() == '.parquet' else pd.read_csv(p)
+    if missing := [c for c in ('path', 'mask') if c not in df.columns]:
+        raise MaskError(p, f"no {' or '.join(missing)} column; a segmentation manifest pairs each image (path) with its mask (mask)")
+    for c in ('path', 'mask'): df[c] = [v if not isinstance(v, str) or Path(v).is_absolute() else str(p.parent/v) for v in df[c]]
+    return df
 
 # %% ../nbs/09a_segmentation.ipynb #b51f4b95
 def chest_seg_manifest(df:pd.DataFrame,   # manifest of `make_synthetic_dataset` (its lesion masks in `mask_path`)

@@ -22,28 +22,30 @@ with warnings.catch_warnings():   # fastai's import calls torch.jit.script, whic
     from fastai.distributed import DistributedDL
     from fastai.metrics import Metric
 
-from .config import ConfigError, ExperimentConfig, checkpoint_name, config_hash, load_config, save_config
+from .config import ConfigError, ExperimentConfig, checkpoint_name, config_hash, known_task, load_config, save_config
 from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, task_metrics
 from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
                         LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
                         SUMMARY_FILE, TRAINING_CURVES_PLOT, RunLock, load_checkpoint, load_run_manifest, run_path, unwrap_model, write_run_manifest)
+from .tasks import TASK_REGISTRY, get_task, task_names, task_plugin
 from .tracking import Tracker, flatten_params, mark_killed, tracking_uri
-from .utils import atomic_write
+from .utils import atomic_write, jsonable
 
 # %% auto #0
 __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestCheckpoint', 'EpochTimer', 'fit_schedule',
            'TrackEpochs', 'grad_accum_cb', 'EMA', 'PromptContrast', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier',
-           'art_targets', 'AdversarialTraining', 'TrainResult', 'preflight', 'RunState', 'resume_state', 'dist_info',
-           'init_distributed', 'run_device', 'ShardDL', 'DDP', 'EpochTable', 'EpochNumbers', 'MultiTensorAdam', 'Adam',
-           'RunSetup', 'build_learner', 'train', 'plot_history', 'save_plots', 'summary_table']
+           'art_targets', 'AdversarialTraining', 'TrainResult', 'preflight', 'ImageTask', 'run_plugin', 'RunState',
+           'resume_state', 'dist_info', 'init_distributed', 'run_device', 'ShardDL', 'DDP', 'EpochTable',
+           'EpochNumbers', 'MultiTensorAdam', 'Adam', 'RunSetup', 'build_learner', 'train', 'train_kfold',
+           'plot_history', 'save_plots', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
-    "Logits -> probabilities for `task`: sigmoid (binary, multi-label) or softmax (multiclass)"
-    return (lambda x: torch.softmax(x, -1)) if task == 'multiclass' else torch.sigmoid
+    "Logits -> probabilities for `task`, as its registry entry says: sigmoid (binary, multi-label, segmentation) or softmax over the class axis (multiclass)"
+    return (lambda x: torch.softmax(x, 1)) if get_task(task).activation == 'softmax' else torch.sigmoid
 
-MONITOR = dict(binary='roc_auc', multiclass='macro_auc', multilabel='mean_auc')
+MONITOR = {n: t.monitor for n, t in TASK_REGISTRY.items()}   # the metric each task's best checkpoint is chosen by
 
 # %% ../nbs/12_training.ipynb #ad2faef2
 class _SharedPreds:
@@ -402,6 +404,14 @@ class TrainResult:
     config: ExperimentConfig
     run_id: str|None = None       # MLflow run id when tracked
 
+    @property
+    def model(self): return unwrap_model(self.learn.model)   # the trained network (best epoch), outside any DDP wrapper
+    @property
+    def metrics(self)->dict: return self.valid['metrics']     # the validation metrics (whole images, as at inference)
+    def __repr__(self):
+        m = self.metrics.get(MONITOR[self.task], float('nan'))
+        return f"TrainResult({self.task}, {len(self.labels)} labels, {len(self.history)} epochs, valid {MONITOR[self.task]} {m:.4f}, run {self.run_dir.name})"
+
 
 # %% ../nbs/12_training.ipynb #e1120f60
 def _counts(df, task, labels):
@@ -420,9 +430,13 @@ def _predict(learn, dl, task)->dict:
 
 # %% ../nbs/12_training.ipynb #78c8c154
 def preflight(cfg:ExperimentConfig,     # the experiment
-              df:pd.DataFrame|None=None, # manifest; default: `cfg.data.manifest`, else the synthetic dataset
+              df:pd.DataFrame|None=None, # manifest; default: `cfg.data.manifest`, else the task's synthetic dataset
              )->pd.DataFrame:            # the validated manifest, its task and label order in `df.attrs`
-    "Everything that can be refused before a run file is written: the manifest, the task and positive class, options that misfit the task, the model at the input size, the preprocessing keys"
+    "Everything that can be refused before a run file is written, asked of the task's plug-in (`run_plugin`)"
+    return run_plugin(cfg).preflight(cfg, df)
+
+def _image_preflight(cfg:ExperimentConfig, df:pd.DataFrame|None=None)->pd.DataFrame:
+    "Classification: the manifest, the task and positive class, options that misfit the task, the model at the input size, the preprocessing keys"
     from medimg.config import task_problems
     from medimg.data import data_root, read_manifest, set_task, validate_manifest
     from medimg.run import check_model
@@ -467,6 +481,57 @@ def _prepare_data(cfg:ExperimentConfig, df, run_dir:Path):
     rep = save_split_report(df, run_dir/SPLIT_REPORT_FILE, config=cfg, leakage=leak, root=root, path_privacy=cfg.data.path_privacy)
     dataset_card(df, rep, run_dir/DATASET_CARD_FILE, name=cfg.name, source=src)
     return df, rep
+
+# %% ../nbs/12_training.ipynb #92eb8236
+class ImageTask:
+    "The plug-in of binary, multiclass and multi-label classification: whole images at the spec's size, a body and head, clinical metrics every epoch"
+    def preflight(self, cfg, df=None): return _image_preflight(cfg, df)
+    def task_labels(self, cfg, df)->tuple:   # (task, label order) of a split manifest
+        from medimg.data import manifest_task
+        return manifest_task(df, cfg.data.task, cfg.data.positive_label)
+    def prepare(self, cfg, df, run_dir:Path)->tuple: return _prepare_data(cfg, df, run_dir)   # (split manifest, split report), rank 0
+    def reload(self, cfg, run_dir:Path)->pd.DataFrame:   # the split rank 0 wrote, read by the other ranks
+        from medimg.data import set_task
+        return set_task(load_run_manifest(run_dir, cfg), cfg.data.task, cfg.data.positive_label)
+    def model(self, cfg, task:str, labels:list, pretrained=None):
+        from medimg.run import family_model
+        return family_model(cfg, task, labels, pretrained=pretrained)
+    def load_preprocess(self, text:str):
+        from medimg.transforms import Preprocess
+        return Preprocess.from_json(text)
+    def parts(self, cfg, df, model, run_dir:Path, device, task:str, labels:list)->dict:
+        "The spec, loaders, loss, metrics, extra callbacks and parameter groups of a run"
+        from medimg.data import get_dataloaders
+        from medimg.losses import get_loss
+        from medimg.models import model_splitter
+        tr, tc = df[df.split == 'train'], cfg.train
+        pre = _make_preprocess(cfg, model, tr.path)
+        dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
+                              cache=run_dir/CACHE_DIR if cfg.data.cache else None, hflip=cfg.data.hflip, seed=cfg.seed, device=device)
+        cbs = [AdversarialTraining(tc.adversarial, tc.adv_eps, tc.adv_steps, task, pre, tc.trades_beta)] if tc.adversarial else []
+        if getattr(model, 'contrastive_weight', 0): cbs.append(PromptContrast(model.contrastive_weight))   # a CLIP model's image-text loss
+        return dict(pre=pre, dls=dls, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
+                    cbs=cbs, splitter=model_splitter)
+    def evaluate(self, learn, cfg, df, pre, task:str, labels:list)->tuple:
+        "(valid, test): logits, probabilities, targets and metrics of each split (test None without one)"
+        out = []
+        for dl in (learn.dls.valid, learn.dls.test_dl(df[df.split == 'test']) if (df.split == 'test').any() else None):
+            if dl is None: out.append(None); continue
+            d = _predict(learn, dl, task); d['metrics'] = task_metrics(task, d['targets'], d['probs'], labels); out.append(d)
+        return tuple(out)
+    def summary(self, res)->dict: return dict(positive_label=res.labels[-1] if res.task == 'binary' else None)
+    def plots(self, res, save):
+        "ROC/PR curves (binary) or the confusion matrix (multiclass, at the argmax) on the test split, else validation"
+        from medimg.metrics import plot_confusion, plot_roc_pr
+        d, split = (res.test, 'test') if res.test else (res.valid, 'valid')
+        if res.task == 'binary' and len(set(d['targets'].tolist())) == 2:   # no point at 0.5: the confusion matrix at the chosen operating point is `evaluate`'s
+            save(plot_roc_pr(d['targets'], d['probs'].ravel(), label=split), ROC_PR_PLOT)
+        elif res.task == 'multiclass': save(plot_confusion(d['targets'], d['probs'].argmax(1), res.labels), CONFUSION_PLOT)
+
+def run_plugin(cfg:ExperimentConfig):
+    "The plug-in of the run's task: the registry's when the config fixes the task, else (a manifest's labels decide) the classification tasks' own"
+    task = known_task(cfg)
+    return task_plugin(task)() if task else ImageTask()
 
 # %% ../nbs/12_training.ipynb #ac05d544
 def _make_preprocess(cfg, model, train_paths):
@@ -633,6 +698,7 @@ def _tracker(cfg, run_dir, rep, h, task, labels, state=None)->Tracker:
 
 def _log_final(tracker:Tracker, res):
     "Test metrics and the run folder's files into the MLflow run, which is then closed"
+    tracker.log_metrics({f'final_valid_{k}': v for k, v in res.valid['metrics'].items()}, step=len(res.history))   # the best checkpoint, scored as at inference
     tracker.log_metrics({f'test_{k}': v for k, v in (res.test['metrics'] if res.test else {}).items()}, step=len(res.history))
     for f in (CONFIG_FILE, SPLIT_REPORT_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, SUMMARY_FILE, PREPROCESS_FILE, HISTORY_FILE):
         tracker.log_artifact(res.run_dir/f)
@@ -726,6 +792,7 @@ class RunSetup:
     run_dir: Path
     rank: int = 0
     world: int = 1
+    plugin: object = None         # the task's plug-in (`run_plugin`)
 
 def build_learner(cfg:ExperimentConfig,      # the experiment
                   df:pd.DataFrame,           # the split manifest
@@ -736,53 +803,47 @@ def build_learner(cfg:ExperimentConfig,      # the experiment
                   cbs:list|None=None,        # extra fastai callbacks
                   quiet:bool=False,          # no progress bars or epoch table
                   rank:int=0, world:int=1,   # this process and the number of processes (DDP)
+                  plugin=None,               # the task's plug-in; default `run_plugin(cfg)`
                  )->RunSetup:
-    "The Learner `train` fits for `cfg` and `df`: model, preprocessing, loaders, loss, clinical metrics, checkpoints, EMA, tracking"
+    "The Learner `train` fits for `cfg` and `df`: the task's model, spec, loaders, loss and metrics, with medimg's checkpoints, EMA and tracking"
     from fastai.learner import Learner
-    from medimg.data import get_dataloaders, manifest_task
-    from medimg.losses import get_loss
-    from medimg.models import model_splitter
     from medimg.run import build_model
-    device = device or get_device()
-    task, labels = manifest_task(df, cfg.data.task, cfg.data.positive_label)
-    tr, h, tc = df[df.split == 'train'], config_hash(cfg), cfg.train
+    device, plugin = device or get_device(), plugin or run_plugin(cfg)
+    task, labels = plugin.task_labels(cfg, df)
+    h, tc = config_hash(cfg), cfg.train
     model = build_model(cfg, task, labels)
-    pre = _make_preprocess(cfg, model, tr.path)
+    p = plugin.parts(cfg, df, model, run_dir, device, task, labels)
+    pre = p['pre']
     if rank == 0: (run_dir/PREPROCESS_FILE).write_text(pre.to_json() + '\n')
-    dls = get_dataloaders(df, pre, aug=cfg.data.aug, bs=cfg.data.bs, sampler=cfg.data.sampler, num_workers=cfg.data.num_workers,
-                          cache=run_dir/CACHE_DIR if cfg.data.cache else None, hflip=cfg.data.hflip, seed=cfg.seed, device=device)
-    monitor = MONITOR[task] if tc.monitor == 'auto' else tc.monitor
+    monitor = get_task(task).monitor if tc.monitor == 'auto' else tc.monitor
     best = BestCheckpoint(run_dir/CHECKPOINTS_DIR, monitor, cfg.seed, h, patience=tc.patience, rank0=rank == 0)
     timer, ema = EpochTimer(), EMA(tc.ema_decay) if tc.ema_decay else None
     tracker = _tracker(cfg, run_dir, rep, h, task, labels, state) if tc.track and rank == 0 else None
     runstate = RunState(run_dir, best, timer, ema, tracker.run_id if tracker else None, rank0=rank == 0)
-    all_cbs = [best, timer, runstate, EpochNumbers()] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + list(cbs or [])
-    if tc.adversarial: all_cbs.append(AdversarialTraining(tc.adversarial, tc.adv_eps, tc.adv_steps, task, pre, tc.trades_beta))
+    all_cbs = [best, timer, runstate, EpochNumbers()] + ([ema] if ema else []) + ([TrackEpochs(tracker)] if tracker else []) + p['cbs'] + list(cbs or [])
     if tc.grad_accum > 1: all_cbs.append(grad_accum_cb(tc.grad_accum, cfg.data.bs))
-    if getattr(model, 'contrastive_weight', 0): all_cbs.append(PromptContrast(model.contrastive_weight))   # a CLIP model's image-text loss
     if world > 1: all_cbs.append(DDP(device))
-    learn = Learner(dls, model, loss_func=get_loss(task, cfg, counts=_counts(tr, task, labels)), metrics=clinical_metrics(task, labels),
-                    opt_func=Adam, splitter=model_splitter, wd=tc.wd, path=run_dir, model_dir=CHECKPOINTS_DIR)
+    kw = dict(splitter=p['splitter']) if p.get('splitter') else {}
+    learn = Learner(p['dls'], model, loss_func=p['loss_func'], metrics=p['metrics'], opt_func=Adam, wd=tc.wd, path=run_dir, model_dir=CHECKPOINTS_DIR, **kw)
     precision = _precision(cfg, device)
     if precision != 'fp32':
         learn.model.to(memory_format=torch.channels_last)
         learn.to_bf16() if precision == 'bf16' else learn.to_fp16()
     _set_logger(learn, quiet or rank > 0)
-    return RunSetup(learn, all_cbs, best, runstate, ema, tracker, task, labels, df, pre, monitor, precision, run_dir, rank, world)
+    return RunSetup(learn, all_cbs, best, runstate, ema, tracker, task, labels, df, pre, monitor, precision, run_dir, rank, world, plugin)
+
 
 # %% ../nbs/12_training.ipynb #0bf6a555
-def _start_run(cfg:ExperimentConfig, df, run_dir:Path, rank:int, world:int)->tuple:
-    "Rank 0 writes the config, the environment and the split data; the other ranks read the split it wrote (one writer per file)"
+def _start_run(cfg:ExperimentConfig, df, run_dir:Path, rank:int, world:int, plugin)->tuple:
+    "Rank 0 writes the config, the environment and the split data (the task's `prepare`); the other ranks read the split it wrote (one writer per file)"
     rep = None
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir/CONFIG_FILE); save_environment(run_dir/ENVIRONMENT_FILE)
-        df, rep = _prepare_data(cfg, df, run_dir)
+        df, rep = plugin.prepare(cfg, df, run_dir)
     if world > 1:
         torch.distributed.barrier()
-        if rank:
-            from medimg.data import set_task
-            df = set_task(load_run_manifest(run_dir, cfg), cfg.data.task, cfg.data.positive_label)
+        if rank: df = plugin.reload(cfg, run_dir)
     return df, rep
 
 def _set_logger(learn, quiet:bool):
@@ -809,18 +870,13 @@ def _results(s:RunSetup, cfg:ExperimentConfig, start:int, lr_found, minutes:floa
     learn, df = s.learn, s.manifest
     if s.world > 1: torch.distributed.barrier()  # rank 0 has written the best checkpoint
     if s.best.best_path is not None: learn.model.load_state_dict(load_checkpoint(s.best.best_path))
-    valid = _predict(learn, learn.dls.valid, s.task)
-    valid['metrics'] = task_metrics(s.task, valid['targets'], valid['probs'], s.labels)
-    test = None
-    if (df.split == 'test').any():
-        test = _predict(learn, learn.dls.test_dl(df[df.split == 'test']), s.task)
-        test['metrics'] = task_metrics(s.task, test['targets'], test['probs'], s.labels)
+    valid, test = s.plugin.evaluate(learn, cfg, df, s.preprocess, s.task, s.labels)   # whole images, as at inference
     res = TrainResult(learn, s.run_dir, s.best.best_path, s.task, s.labels, df, s.preprocess, pd.DataFrame(s.runstate.rows), valid, test, cfg,
                       run_id=s.tracker.run_id if s.tracker else None)
     if s.rank == 0:
         _write_summary(res, minutes, s.best.best_epoch, s.monitor, dict(precision=s.precision, world_size=s.world, resumed_from_epoch=start or None,
-                                                                        lr_found=lr_found, early_stopped=s.best.stop, parameters=trainable_parameters(unwrap_model(learn.model))))
-        save_plots(res)
+                                                                        lr_found=lr_found, early_stopped=s.best.stop, parameters=trainable_parameters(unwrap_model(learn.model))), s.plugin)
+        save_plots(res, s.plugin)
         if s.tracker: _log_final(s.tracker, res)
     if s.world > 1: torch.distributed.barrier()
     return res
@@ -832,19 +888,20 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
           resume:bool|str|Path=False,     # 'auto': continue from the run's last finished epoch if there is one; True: must
           cbs:list|None=None,             # extra fastai callbacks
          )->TrainResult:
-    "Train a model as `cfg` describes and write the run folder (under `torchrun`, one process per device)"
+    "Train a model for any task as `cfg` describes and write the run folder (under `torchrun`, one process per device)"
     cfg = cfg or ExperimentConfig()
     rank, world = dist_info()
     dev = run_device()
     seed_everything(cfg.seed, deterministic=cfg.train.deterministic)
     run_dir = run_path(cfg)
-    if rank == 0: df = preflight(cfg, df)   # refusals first: nothing is written, nothing locked, for a run that cannot start
+    plugin = run_plugin(cfg)   # the task's plug-in (`01a_tasks`): classification's `ImageTask`, segmentation's `SegmentationTask`
+    if rank == 0: df = plugin.preflight(cfg, df)   # refusals first: nothing is written, nothing locked, for a run that cannot start
     lock = RunLock(run_dir).acquire() if rank == 0 else None   # one writer per run folder; a second process is refused with our pid
     try:
         state = resume_state(run_dir, resume)
         if rank == 0 and cfg.train.track: mark_killed(cfg.output_dir, run_dir.name)   # we hold the folder: a RUNNING run of it is dead
-        df, rep = _start_run(cfg, df, run_dir, rank, world)
-        s = build_learner(cfg, df, run_dir, dev, rep=rep, state=state, cbs=cbs, quiet=quiet, rank=rank, world=world)
+        df, rep = _start_run(cfg, df, run_dir, rank, world, plugin)
+        s = build_learner(cfg, df, run_dir, dev, rep=rep, state=state, cbs=cbs, quiet=quiet, rank=rank, world=world, plugin=plugin)
         start, opt_state, lr_found = _restore(s, cfg, state)
         s.runstate.lr_found = lr_found
         t0 = time.perf_counter()
@@ -860,12 +917,38 @@ def train(cfg:ExperimentConfig|None=None, # experiment; default `ExperimentConfi
 # %% ../nbs/12_training.ipynb #84dd4f34
 def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in d.items()}
 
-def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict):
+def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict, plugin=None):
     s = dict(name=res.config.name, config_hash=config_hash(res.config), run_id=res.run_id, task=res.task, labels=res.labels,
-             positive_label=res.labels[-1] if res.task == 'binary' else None, arch=getattr(unwrap_model(res.learn.model), 'medimg_arch', res.config.model.arch), epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
+             **(plugin or ImageTask()).summary(res), arch=getattr(unwrap_model(res.learn.model), 'medimg_arch', res.config.model.arch), epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
              best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None, train_minutes=round(minutes, 2),
              **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
     (res.run_dir/SUMMARY_FILE).write_text(json.dumps(s, indent=2) + '\n')
+
+# %% ../nbs/12_training.ipynb #d40f5a7f
+def train_kfold(cfg:ExperimentConfig,        # the experiment; fold i is the run `<name>-fold<i>`
+                df:pd.DataFrame,             # the manifest (a `split` column is replaced by the folds' train/valid)
+                k:int|None=5,                # folds; None: one per group (leave one group out)
+                metrics:list|None=None,      # validation metrics to report; default: every number the task's validation gives
+                quiet:bool=True,             # no bars or per-epoch tables
+               )->pd.DataFrame:              # one row per fold; mean and sd in <output_dir>/<name>-kfold.json
+    "Grouped k-fold cross-validation for any task: one `train` run per fold, every group validated once"
+    from medimg.data import patient_kfold
+    task, g = known_task(cfg), cfg.data.group
+    if g not in df.columns: raise ConfigError([f"the manifest has no {g!r} column (data.group) to draw folds from"])
+    n = df[g].nunique(); k = n if k is None else k
+    if not 2 <= k <= n: raise ConfigError([f"k={k} must be between 2 and the number of groups ({n})"])
+    folds = patient_kfold(df.drop(columns='split', errors='ignore'), k, g, stratify=task is None or get_task(task).output == 'image', seed=cfg.seed)
+    rows = []
+    for f in range(k):
+        d = folds.assign(split=np.where(folds.fold == f, 'valid', 'train')).drop(columns='fold'); d.attrs = dict(df.attrs)
+        r = train(dataclasses.replace(cfg, name=f'{cfg.name}-fold{f}'), d, quiet=quiet)
+        keep = metrics or [m for m, v in r.metrics.items() if isinstance(v, float)]
+        rows.append(dict(fold=f, n_valid=int((d.split == 'valid').sum()), **{m: r.metrics[m] for m in keep}))
+    res = pd.DataFrame(rows)
+    cols = res.columns[2:]
+    summary = dict(k=k, task=r.task, folds=rows, mean={c: float(res[c].mean()) for c in cols}, sd={c: float(res[c].std(ddof=1)) for c in cols})
+    (Path(cfg.output_dir)/f'{cfg.name}-kfold.json').write_text(json.dumps(jsonable(summary), indent=2) + '\n')
+    return res
 
 # %% ../nbs/12_training.ipynb #5ba2b65b
 def plot_history(history:pd.DataFrame, monitor:str='roc_auc'):
@@ -879,19 +962,15 @@ def plot_history(history:pd.DataFrame, monitor:str='roc_auc'):
     fig.tight_layout()
     return fig
 
-def save_plots(res:TrainResult)->list[Path]:
-    "Training curves, ROC/PR curves (binary) and the confusion matrix (multiclass, at the argmax) on the test split (else validation), into run_dir/plots"
-    import matplotlib; import matplotlib.pyplot as plt
-    from medimg.metrics import plot_confusion, plot_roc_pr
+def save_plots(res:TrainResult, plugin=None)->list[Path]:
+    "Training curves, then the task's own figures (`plugin.plots`; classification: ROC/PR curves or the confusion matrix on the test split, else validation), into run_dir/plots"
+    import matplotlib.pyplot as plt
     out, paths = res.run_dir/PLOTS_DIR, []
     out.mkdir(exist_ok=True)
     def save(fig, name):
         fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); paths.append(out/name)
     if len(res.history): save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)   # a model that was not trained has no curves
-    d, split = (res.test, 'test') if res.test else (res.valid, 'valid')
-    if res.task == 'binary' and len(set(d['targets'].tolist())) == 2:   # no point at 0.5: the confusion matrix at the chosen operating point is `evaluate`'s
-        save(plot_roc_pr(d['targets'], d['probs'].ravel(), label=split), ROC_PR_PLOT)
-    elif res.task == 'multiclass': save(plot_confusion(d['targets'], d['probs'].argmax(1), res.labels), CONFUSION_PLOT)
+    (plugin or task_plugin(res.task)()).plots(res, save)
     return paths
 
 # %% ../nbs/12_training.ipynb #0212cf28
