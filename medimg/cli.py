@@ -265,6 +265,12 @@ def _export(args)->int:
     print(f"predict    : medimg predict --bundle {dest} FILES_OR_FOLDERS --out DIR" if mask else f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
     return 0
 
+def _bundle_task(bundle)->str|None:
+    "The task a bundle's bundle.json names (None when unreadable: its verification then says why)"
+    meta = Path(bundle)/'bundle.json'
+    try: return json.loads(meta.read_text()).get('task') if meta.is_file() else None
+    except (ValueError, OSError, AttributeError): return None
+
 @subcommand('predict', "A bundle's answers for image files, folders or a CSV with a path column: calibrated probabilities and decisions, or masks and a review page",
             args=[(('--bundle',), dict(required=True, metavar='DIR', help='bundle folder written by medimg export (any task)')),
                   (('inputs',), dict(nargs='+', metavar='FILE_DIR_OR_CSV', help='image files, folders (searched recursively) or CSVs with a path column')),
@@ -283,12 +289,6 @@ def _export(args)->int:
             description='Verifies the bundle (checksums, content, and its signature when keys are trusted), reads each file through the bundle\'s preprocessing '
                         'in worker processes, and writes one row per input as each batch completes; unreadable files, and files that crash the decoder, '
                         'are listed with the reason in the error column (exit code 1 if there are any).')
-def _bundle_task(bundle)->str|None:
-    "The task a bundle's bundle.json names (None when unreadable: its verification then says why)"
-    meta = Path(bundle)/'bundle.json'
-    try: return json.loads(meta.read_text()).get('task') if meta.is_file() else None
-    except (ValueError, OSError, AttributeError): return None
-
 def _predict(args)->int:
     from medimg.export import BundleError, Predictor, expand_inputs
     from medimg.tasks import get_task

@@ -890,7 +890,7 @@ class Predictor:
         meta = _strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
         if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        if meta.get('task') == 'segmentation': raise BundleError(f"{d}: a segmentation bundle; load it with `SegPredictor.load` (CLI: medimg segment)")
+        if meta.get('task') == 'segmentation': raise BundleError(f"{d}: a segmentation bundle; load it with `SegPredictor` (CLI: medimg predict --bundle B IMAGES --out DIR)")
         _, signer = _verify(d, trusted_keys, content=True)   # the signature checked once
         pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())

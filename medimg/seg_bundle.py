@@ -102,7 +102,7 @@ def seg_model_card(meta:dict, labels:dict, summary:dict, pre:SegPreprocess)->str
         '## Parity', '',
         f"ONNX Runtime against PyTorch: {meta['onnx_verification']['window_max_abs_diff']:.1e} on one window, {meta['onnx_verification']['image_max_abs_diff']:.1e} on the whole image {meta['onnx_verification']['image']} (probabilities).", '',
         '## Limitations', '',
-        f"- Validated on {summary['n_valid']} image(s): a small validation set; report k-fold scores (`seg_kfold`) before relying on these numbers.",
+        f"- Validated on {summary['n_valid']} image(s): a small validation set; report k-fold scores (`train_kfold`) before relying on these numbers.",
         "- Touching objects merge into one connected component: object counts are counts of components, not of instances.",
         "- Not evaluated on other microscopes, magnifications, stains or modalities than the training data's.",
         ''])
@@ -138,7 +138,7 @@ class SegPredictor:
         if self.meta.get('task') != 'segmentation' or self.labels.get('task') != 'segmentation':
             raise BundleError(f"{d}: a {self.meta.get('task')!r} bundle, not a segmentation bundle (use Predictor)")
         if self.meta.get('medimg_bundle') != BUNDLE_FORMAT: raise BundleError(f"{d}: bundle format {self.meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        if self.meta.get('task') != 'segmentation': raise BundleError(f"{d}: a {self.meta.get('task') or 'classification'} bundle; load it with `Predictor.load` (CLI: medimg predict)")
+        if self.meta.get('task') != 'segmentation': raise BundleError(f"{d}: a {self.meta.get('task') or 'classification'} bundle; load it with `Predictor.load` (CLI: medimg predict, the same command)")
         self.pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
         t = self.meta['tiling']
         self.roi, self.overlap, self.batch = t['roi'], t['overlap'], tile_batch or t['batch']
@@ -254,7 +254,7 @@ def review_page(results:pd.DataFrame,   # `segment_folder`'s table
     ok = results[results.get('error').isna()] if 'error' in results else results
     if by is None: by = 'disagreement' if 'disagreement' in ok and ok['disagreement'].notna().any() else 'entropy'
     if len(ok) and (by not in ok or ok[by].isna().all()):
-        raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (as `medimg segment` does unless --no-tta) for the views' disagreement" if by == 'disagreement' else ''))
+        raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (as `medimg predict` does for a segmentation bundle unless --no-tta) for the views' disagreement" if by == 'disagreement' else ''))
     q = ok.sort_values(by, ascending=False).reset_index(drop=True)
     q['rank'] = np.arange(1, len(q) + 1); q['flagged'] = q['rank'] <= n_flag
     q.to_csv(out/'review.csv', index=False)

@@ -37,8 +37,8 @@ __all__ = ['MONITOR', 'activation', 'ClinicalMetric', 'clinical_metrics', 'BestC
            'TrackEpochs', 'grad_accum_cb', 'EMA', 'PromptContrast', 'TwoClassLogits', 'MultiHotBCE', 'art_classifier',
            'art_targets', 'AdversarialTraining', 'TrainResult', 'preflight', 'ImageTask', 'run_plugin', 'RunState',
            'resume_state', 'dist_info', 'init_distributed', 'run_device', 'ShardDL', 'DDP', 'EpochTable',
-           'EpochNumbers', 'MultiTensorAdam', 'Adam', 'RunSetup', 'build_learner', 'train', 'train_kfold',
-           'plot_history', 'save_plots', 'summary_table']
+           'EpochNumbers', 'MultiTensorAdam', 'Adam', 'RunSetup', 'build_learner', 'train', 'plot_history',
+           'save_plots', 'train_kfold', 'summary_table']
 
 # %% ../nbs/12_training.ipynb #e873dd92
 def activation(task:str):
@@ -924,6 +924,29 @@ def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:di
              **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
     (res.run_dir/SUMMARY_FILE).write_text(json.dumps(s, indent=2) + '\n')
 
+# %% ../nbs/12_training.ipynb #5ba2b65b
+def plot_history(history:pd.DataFrame, monitor:str='roc_auc'):
+    "Training and validation loss, and the monitored metric, per epoch; returns the figure"
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, 2, figsize=(8, 3))
+    axs[0].plot(history.epoch, history.train_loss, label='train'); axs[0].plot(history.epoch, history.valid_loss, label='valid')
+    axs[0].set_title('loss', fontsize=10); axs[0].legend(fontsize=8); axs[0].set_xlabel('epoch')
+    if monitor in history.columns: axs[1].plot(history.epoch, history[monitor], c='tab:green')
+    axs[1].set_title(f'validation {monitor}', fontsize=10); axs[1].set_xlabel('epoch')
+    fig.tight_layout()
+    return fig
+
+def save_plots(res:TrainResult, plugin=None)->list[Path]:
+    "Training curves, then the task's own figures (`plugin.plots`; classification: ROC/PR curves or the confusion matrix on the test split, else validation), into run_dir/plots"
+    import matplotlib.pyplot as plt
+    out, paths = res.run_dir/PLOTS_DIR, []
+    out.mkdir(exist_ok=True)
+    def save(fig, name):
+        fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); paths.append(out/name)
+    if len(res.history): save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)   # a model that was not trained has no curves
+    (plugin or task_plugin(res.task)()).plots(res, save)
+    return paths
+
 # %% ../nbs/12_training.ipynb #d40f5a7f
 def train_kfold(cfg:ExperimentConfig,        # the experiment; fold i is the run `<name>-fold<i>`
                 df:pd.DataFrame,             # the manifest (a `split` column is replaced by the folds' train/valid)
@@ -949,29 +972,6 @@ def train_kfold(cfg:ExperimentConfig,        # the experiment; fold i is the run
     summary = dict(k=k, task=r.task, folds=rows, mean={c: float(res[c].mean()) for c in cols}, sd={c: float(res[c].std(ddof=1)) for c in cols})
     (Path(cfg.output_dir)/f'{cfg.name}-kfold.json').write_text(json.dumps(jsonable(summary), indent=2) + '\n')
     return res
-
-# %% ../nbs/12_training.ipynb #5ba2b65b
-def plot_history(history:pd.DataFrame, monitor:str='roc_auc'):
-    "Training and validation loss, and the monitored metric, per epoch; returns the figure"
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, 2, figsize=(8, 3))
-    axs[0].plot(history.epoch, history.train_loss, label='train'); axs[0].plot(history.epoch, history.valid_loss, label='valid')
-    axs[0].set_title('loss', fontsize=10); axs[0].legend(fontsize=8); axs[0].set_xlabel('epoch')
-    if monitor in history.columns: axs[1].plot(history.epoch, history[monitor], c='tab:green')
-    axs[1].set_title(f'validation {monitor}', fontsize=10); axs[1].set_xlabel('epoch')
-    fig.tight_layout()
-    return fig
-
-def save_plots(res:TrainResult, plugin=None)->list[Path]:
-    "Training curves, then the task's own figures (`plugin.plots`; classification: ROC/PR curves or the confusion matrix on the test split, else validation), into run_dir/plots"
-    import matplotlib.pyplot as plt
-    out, paths = res.run_dir/PLOTS_DIR, []
-    out.mkdir(exist_ok=True)
-    def save(fig, name):
-        fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig); paths.append(out/name)
-    if len(res.history): save(plot_history(res.history, MONITOR[res.task]), TRAINING_CURVES_PLOT)   # a model that was not trained has no curves
-    (plugin or task_plugin(res.task)()).plots(res, save)
-    return paths
 
 # %% ../nbs/12_training.ipynb #0212cf28
 def summary_table(res:TrainResult)->str:
