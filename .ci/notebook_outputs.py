@@ -26,12 +26,12 @@ if __name__ == '__main__':
     a = ap.parse_args()
     problems, total = [], 0.
     print(f"{'notebook':<28}{'cells with output':>18}{'figures':>9}{'output KB':>11}")
-    for f in sorted(Path(a.nbs).glob('*.ipynb')):
+    for f in sorted(p for p in Path(a.nbs).rglob('*.ipynb') if not any(s.startswith(('.', '_')) for s in p.relative_to(a.nbs).parts)):
         nb = json.loads(f.read_text())
         outs = [(i, o) for i, c in enumerate(nb['cells']) if c['cell_type'] == 'code' for o in c.get('outputs', [])]
         kb = sum(len(json.dumps(o)) for _, o in outs) / 1024; total += kb
         figs = sum('image/png' in o.get('data', {}) for _, o in outs)
-        print(f"{f.name:<28}{len({i for i, _ in outs}):>18}{figs:>9}{kb:>11.1f}")
+        print(f"{str(f.relative_to(a.nbs)):<28}{len({i for i, _ in outs}):>18}{figs:>9}{kb:>11.1f}")
         if kb > a.budget_kb: problems.append(f'{f.name}: {kb:.0f} KB of stored output (budget {a.budget_kb:.0f} KB)')
         for i, o in outs:
             if o.get('output_type') == 'error': problems.append(f'{f.name}: cell {i} stores an error')

@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/calibration.html.md"""
 
 # %% ../nbs/13_calibration.ipynb #76a9e392
 from __future__ import annotations
-import json, math, warnings
+import json, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from fastcore.basics import patch
 from .io import dicom_age_years
 from .metrics import MetricWarning, binary_metrics, task_metrics
 from .run import (CALIBRATION_FILE, CONFUSION_PLOT, EVALUATION_FILE, EVALUATION_PLOT, EVALUATION_REPORT, MLFLOW_DB, PLOTS_DIR, RunModel, load_run,
-                        model_inputs, predict_logits)
+                        predict_logits)
 from .tracking import mlflow_client, tracking_uri
 from .utils import MedimgError, jsonable, md_table, sigmoid, softmax
 
@@ -788,7 +788,7 @@ def to_markdown(self:EvaluationReport)->str:
         sg = self.subgroups
         ci = lambda k: [f'{e:.3f} ({l:.3f}-{h:.3f})' if np.isfinite(e) else 'n/a' for e, l, h in zip(sg[k], sg[f'{k}_low'], sg[f'{k}_high'])]
         t = sg[['subgroup', 'level', 'images', 'patients', 'positives']].assign(**{'ROC-AUC': ci('roc_auc'), 'sensitivity': ci('sensitivity'), 'specificity': ci('specificity')})
-        L += ['## Subgroups', '', f'At the operating point above; n/a where a subgroup has no positives or no negatives.', '', md_table(t, index=False), '',
+        L += ['## Subgroups', '', 'At the operating point above; n/a where a subgroup has no positives or no negatives.', '', md_table(t, index=False), '',
               'Small subgroups have wide intervals; a difference between subgroups is only evidence when the intervals allow it.', '']
     return '\n'.join(L)
 

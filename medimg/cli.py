@@ -6,12 +6,12 @@ Docs: https://medimg.github.io/medimg/cli.html.md"""
 
 # %% ../nbs/17_cli.ipynb #5cd2c857
 from __future__ import annotations
-import argparse, contextlib, io, json, shutil, sys
+import argparse, json, shutil, sys
 from pathlib import Path
 
 import yaml
 
-from .config import ConfigError, config_hash, config_to_dict, load_config, save_config
+from .config import config_hash, config_to_dict, load_config, save_config
 from .environment import environment_report
 from .tasks import TASK_REGISTRY
 from .utils import MedimgError
@@ -391,7 +391,7 @@ def _robustness(args)->int:
                                 f"(clean AUC {r['corruption'].meta['clean']['roc_auc']:.3f})")
     if 'ood' in r:
         o = r['ood']
-        print(f"ood        : AUROC " + ', '.join(f"{k} {v['all']:.3f}" for k, v in o['auroc'].items()) +
+        print("ood        : AUROC " + ', '.join(f"{k} {v['all']:.3f}" for k, v in o['auroc'].items()) +
               f"; non-radiograph files caught {o['ood']['caught_non_radiograph']:.1%}, test images flagged {o['in_distribution']['flagged']:.1%}")
     print(f"report     : {r['dest']/ROBUSTNESS_REPORT}")
     if args.out is None: print(f"model card : export again (medimg export --run {args.run} --overwrite) to put these results in the bundle's MODEL_CARD.md")

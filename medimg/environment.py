@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/environment.html.md"""
 
 # %% ../nbs/01_environment.ipynb #0b75aca9
 from __future__ import annotations
-import datetime, json, os, platform, random, subprocess, sys
+import datetime, json, os, platform, random, subprocess
 from importlib import metadata
 from pathlib import Path
 

@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/explainability.html.md"""
 
 # %% ../nbs/14_explainability.ipynb #bd4226d8
 from __future__ import annotations
-import contextlib, gc, io, math, warnings
+import contextlib, io
 from pathlib import Path
 
 import numpy as np

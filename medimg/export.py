@@ -449,9 +449,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
                   sign_key=None,                # an Ed25519 private key file (`keygen`) to sign the bundle with; None: unsigned
                  )->Path:
     "Write a self-contained, checksummed (and optionally signed) inference bundle of a finished run, verified against the eager model"
-    import torch, yaml
     from medimg.run import load_run, model_inputs
-    from medimg.environment import environment_report
     rep = getattr(run, 'evaluation', None)     # a `DemoResult` carries its evaluation
     run = load_run(getattr(run, 'training', run))
     ec = run.config.export
@@ -742,7 +740,7 @@ def _clip_md(c:dict)->list[str]:
         L.append(f"- classifier: the cosine similarity of the image embedding to the mean embedding of each class's prompts, times the logit scale "
                  f"{c['logit_scale']:.2f} (the embeddings: `text_embeddings.safetensors`; the text encoder is not in the bundle). Prompts: "
                  + '; '.join(f'"{p}"' for p in c['prompts']))
-    else: L.append(f"- classifier: a linear head on the normalised image embedding, started from the prompts' zero-shot weights")
+    else: L.append("- classifier: a linear head on the normalised image embedding, started from the prompts' zero-shot weights")
     return L
 
 def model_card(meta:dict,              # bundle.json
@@ -779,7 +777,7 @@ def model_card(meta:dict,              # bundle.json
          f"- tensor: `{meta['input']['name']}` float32 {' x '.join(map(str, meta['input']['shape']))}; output `{meta['output']['name']}` float32 {' x '.join(map(str, meta['output']['shape']))} (logits)"
          + (f", `{meta['features']['name']}` float32 {' x '.join(map(str, meta['features']['shape']))} (penultimate features, for the OOD score)" if meta.get('features') else ''),
          f"- calibration: `calibration.json`; operating point: `thresholds.json`; preprocessing: `preprocess.json` (spec hash {preprocess.spec_hash()})",
-         f"- model files: `model.onnx`" + (", `weights.safetensors` (the same weights, for the torch backend)" if 'safetensors' in meta['formats'] else '') +
+         "- model files: `model.onnx`" + (", `weights.safetensors` (the same weights, for the torch backend)" if 'safetensors' in meta['formats'] else '') +
          "; every file is listed with its SHA-256 in `checksums.sha256`, and the bundle holds no pickle.", '']
     L += ['## Training data', '']
     L += [(dataset_card or 'No dataset card was found in the run folder.').split('\n', 1)[-1].replace('\n# ', '\n### ').strip(), '']
@@ -850,7 +848,7 @@ def model_card(meta:dict,              # bundle.json
         L.append(f"- A change of {small[0]:g} grey level(s) per pixel, invisible to a reader, takes the ROC-AUC below chance: the file's integrity "
                  "(a signed bundle, trusted DICOM transport) is part of this model's safety.")
     L += ["- Images with burned-in annotations, implants or devices, post-processing or acquisitions unlike the training data may fail silently: monitor the inputs and the positive rate.", '']
-    L += ['## Environment', '', f"- exported with: " + ', '.join(f"{k} {v}" for k, v in meta['exported_with'].items() if v),
+    L += ['## Environment', '', "- exported with: " + ', '.join(f"{k} {v}" for k, v in meta['exported_with'].items() if v),
           '- training environment: `environment.json`; configuration: `config.yaml`',
           f"- signed by the Ed25519 key **{meta['signature']['key_fingerprint']}** (`signature.json`, over `checksums.sha256`)" if meta.get('signature')
           else "- not signed: anyone who can write the folder can change it and recompute `checksums.sha256`; sign it (`medimg export --sign-key`) before it leaves the lab", '',

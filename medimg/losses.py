@@ -6,7 +6,6 @@ Docs: https://medimg.github.io/medimg/losses.html.md"""
 
 # %% ../nbs/08_losses.ipynb #ba664f01
 from __future__ import annotations
-import math
 
 import numpy as np
 import torch

@@ -6,14 +6,13 @@ Docs: https://medimg.github.io/medimg/models.html.md"""
 
 # %% ../nbs/07_models.ipynb #85db9afa
 from __future__ import annotations
-import copy, os
+import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .config import TASKS, ConfigError
-from .data import infer_task
 from .utils import IMAGENET_STATS, MedimgError
 
 

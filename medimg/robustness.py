@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/robustness.html.md"""
 
 # %% ../nbs/15b_robustness.ipynb #eee3e02b
 from __future__ import annotations
-import json, math, warnings
+import json, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -426,7 +426,7 @@ def robustness(run,                      # a `TrainResult`, `RunModel` or run fo
                corruptions=None, split:str='test', n_boot:int=500, max_images:int|None=None, n_generated:int=12, seed:int=0,
               )->dict:                   # the reports by part, and 'dest'
     "Adversarial, corruption and OOD reports of a run, written with their plots and a Markdown summary"
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     bad = set(parts) - set(PARTS)
     if bad: raise ValueError(f"unknown parts {sorted(bad)}; choose from {', '.join(PARTS)}")
     run = load_run(run)

@@ -17,7 +17,6 @@ from .config import config_hash, load_config
 from .tasks import task_plugin
 from .utils import MedimgError
 from .data import ImageDataset, ManifestError, read_manifest, record_paths, resolve_record_paths
-from .transforms import Preprocess
 
 # %% auto #0
 __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FILE', 'DATASET_CARD_FILE', 'PREPROCESS_FILE',
@@ -184,7 +183,6 @@ def model_from_run(run_dir,                # run folder written by `train`
                    checkpoint:str|None=None, # file in checkpoints/; default: the best one named in summary.json, else last.pth
                   ):
     "The run's model with its checkpoint loaded (`weights_only=True`), in eval mode on the CPU"
-    import torch
     d = Path(run_dir)
     if not (d/SUMMARY_FILE).exists(): raise FileNotFoundError(f"{d} is not a finished medimg run (no {SUMMARY_FILE})")
     s, cfg = json.loads((d/SUMMARY_FILE).read_text()), load_config(d/CONFIG_FILE)

@@ -16,11 +16,11 @@ import pandas as pd
 from .export import (BUNDLE_FORMAT, BundleError, ExportError, bundle_meta, export_onnx, key_fingerprint, onnx_max_diff, ort_session, sign_bundle,
                            verify_bundle, write_checksums)
 from .io import ImageReadError
-from .run import (BUNDLE_FILE, CHECKPOINTS_DIR, CONFIG_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
+from .run import (BUNDLE_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
-from .segmentation import SegPreprocess, match_objects, probs_to_mask, remove_small_objects, sliding_window
+from .segmentation import SegPreprocess, probs_to_mask, remove_small_objects, sliding_window
 from .serve import STUDY_TYPE2
-from .utils import MedimgError, cpu_count, jsonable, md_table
+from .utils import MedimgError, jsonable, md_table
 
 
 # %% auto #0

@@ -6,8 +6,8 @@ Docs: https://medimg.github.io/medimg/segmentation.html.md"""
 
 # %% ../nbs/09a_segmentation.ipynb #6118af0c
 from __future__ import annotations
-import dataclasses, json, math, time, warnings
-from dataclasses import dataclass, field
+import dataclasses, json, math, warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,7 @@ import pandas as pd
 
 from .io import ImageReadError, apply_window, percentile_window, read_image
 from .transforms import Preprocess
-from .utils import MedimgError, jsonable, sigmoid, softmax
+from .utils import MedimgError, jsonable
 
 # %% auto #0
 __all__ = ['SEG_STORAGE', 'SegPreprocess', 'MaskError', 'read_mask', 'check_masks', 'read_mask_manifest', 'chest_seg_manifest',

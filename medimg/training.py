@@ -7,7 +7,7 @@ Docs: https://medimg.github.io/medimg/training.html.md"""
 # %% ../nbs/12_training.ipynb #1d73ce3b
 from __future__ import annotations
 import contextlib, dataclasses, functools, json, math, os, sys, threading, time, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -22,14 +22,14 @@ with warnings.catch_warnings():   # fastai's import calls torch.jit.script, whic
     from fastai.distributed import DistributedDL
     from fastai.metrics import Metric
 
-from .config import ConfigError, ExperimentConfig, checkpoint_name, config_hash, known_task, load_config, save_config
+from .config import ConfigError, ExperimentConfig, checkpoint_name, config_hash, known_task, save_config
 from .environment import get_device, save_environment, seed_everything
 from .metrics import MetricWarning, task_metrics
 from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
                         LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
                         SUMMARY_FILE, TRAINING_CURVES_PLOT, RunLock, load_checkpoint, load_run_manifest, run_path, unwrap_model, write_run_manifest)
-from .tasks import TASK_REGISTRY, get_task, task_names, task_plugin
-from .tracking import Tracker, flatten_params, mark_killed, tracking_uri
+from .tasks import TASK_REGISTRY, get_task, task_plugin
+from .tracking import Tracker, flatten_params, mark_killed
 from .utils import atomic_write, jsonable
 
 # %% auto #0

@@ -7,7 +7,7 @@ Docs: https://medimg.github.io/medimg/transforms.html.md"""
 # %% ../nbs/04_transforms.ipynb #40acf744
 from __future__ import annotations
 import dataclasses, hashlib, json, math, os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/vlm.html.md"""
 
 # %% ../nbs/07a_vlm.ipynb #9fc393ff
 from __future__ import annotations
-import contextlib, copy, json, math
+import contextlib, copy, json
 from pathlib import Path
 
 import torch
@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError
-from .models import n_outputs, trainable_parameters
 from .utils import MedimgError
 
 

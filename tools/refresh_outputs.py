@@ -35,7 +35,7 @@ def tidy(f:Path):
     f.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
 
 if __name__ == '__main__':
-    nbs = [Path(p).resolve() for p in sys.argv[1:]] or sorted((root/'nbs').glob('*.ipynb'))
+    nbs = [Path(p).resolve() for p in sys.argv[1:]] or sorted(p for p in (root/'nbs').rglob('*.ipynb') if not any(s.startswith(('.', '_')) for s in p.relative_to(root/'nbs').parts))
     for f in nbs:
         r = subprocess.run([str(bin_/'nbdev-test'), str(f), '--flags', 'slow', '--save'], cwd=root)
         if r.returncode: print(f'{f.name}: failed; its outputs are not stored', file=sys.stderr)
