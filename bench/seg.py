@@ -14,7 +14,7 @@
   The pool is predicted with test-time mirroring (tta=True), so both uncertainty scores are printed with their Spearman
   correlation to each field's true error (1 - Dice against its mask): which one finds the fields that need correcting?
   --by disagreement flags by the views' disagreement instead of the mean entropy.
---demo: `seg_demo` (medimg demo --task segmentation) timed end to end, with its whole-image Dice.
+--demo: `demo(task='segmentation')` (medimg demo --task segmentation) timed end to end, with its whole-image Dice.
 
     python bench/seg.py [--infer] [--loop [--control] [--by entropy|disagreement]] [--demo] [--reps 3]
 """
@@ -86,7 +86,7 @@ def _cfg(d, name, labels, *overrides):
 
 def _train(d, df, labels, name, epochs=12, track=False):
     "The demo's recipe (`SEG_DEMO_RECIPE['full']`) on df, as `train` runs it"
-    from medimg.seg_pipeline import SEG_DEMO_RECIPE
+    from medimg.pipeline import SEG_DEMO_RECIPE
     from medimg.training import train
     over = [o for o in SEG_DEMO_RECIPE['full']['overrides'] if not o.startswith('train.epochs=')]
     return train(_cfg(d, name, labels, *over, f'train.epochs={EPOCHS or epochs}', f'train.track={str(track).lower()}'), df, quiet=True)
@@ -157,12 +157,12 @@ def loop(control:bool, by:str='entropy'):
 
 
 def demo():
-    from medimg.seg_pipeline import seg_demo
+    from medimg.pipeline import demo as run_demo
     with tempfile.TemporaryDirectory() as d:
-        t = time.perf_counter(); r = seg_demo(d, quiet=True); s = time.perf_counter() - t
+        t = time.perf_counter(); r = run_demo(d, quiet=True, task='segmentation'); s = time.perf_counter() - t
         raw = json.loads((r.training.run_dir/'summary.json').read_text())['valid_raw']
     m = r.training.metrics
-    print(f"\nseg_demo: {s:.0f} s ({s / 60:.2f} min; goal <= 5 min): " + ', '.join(f'{k} {v:.0f} s' for k, v in r.seconds.items()))
+    print(f"\nsegmentation demo: {s:.0f} s ({s / 60:.2f} min; goal <= 5 min): " + ', '.join(f'{k} {v:.0f} s' for k, v in r.seconds.items()))
     print(f"whole-image validation: Dice {m['dice']:.3f} (before postprocessing {raw['dice']:.3f}), HD95 {m['hd95_spheroid']:.1f} px "
           f"({raw['hd95_spheroid']:.1f}), objects precision {m['obj_precision']:.2f} ({raw['obj_precision']:.2f}), recall {m['obj_recall']:.2f} ({raw['obj_recall']:.2f})")
     return r

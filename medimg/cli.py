@@ -116,20 +116,16 @@ def _print_run(res):
             args=[(('--out',), dict(default='runs', metavar='DIR', help='output folder (default: runs)')),
                   (('--fast',), dict(action='store_true', help='a tiny run (40 patients, 64 px, 3 epochs) to check the installation')),
                   (('--resume',), dict(action='store_true', help='continue an interrupted demo: training from its last epoch, later steps only where their outputs are missing or stale')),
-                  (('--task',), dict(default='classification', choices=('classification', 'segmentation'), help='classification (default: synthetic chest DICOMs) or segmentation (synthetic spheroid microscopy)')),
+                  (('--task',), dict(default='binary', choices=('binary', 'classification', 'segmentation'), help='binary (default; also: classification): synthetic chest DICOMs; segmentation: synthetic spheroid microscopy')),
                   (('--quiet',), dict(action='store_true', help='no progress bars'))],
             description='Synthetic DICOM dataset -> patient split and leakage report -> resnet18 -> clinical metrics, plots and a run folder. '
                         'With --task segmentation: synthetic spheroid TIFFs -> plate split -> U-Net on patches -> whole-image Dice -> bundle -> review page.')
 def _demo(args)->int:
-    if args.task == 'segmentation':
-        if args.resume: raise MedimgError('--resume applies to the classification demo; the segmentation demo reruns in minutes')
-        from medimg.seg_pipeline import seg_demo
-        d = seg_demo(args.out, fast=args.fast, quiet=args.quiet)
-        _print_seg(d.training); print(f"bundle     : {d.bundle}\nreview page: {d.bundle.parent/'pool'/'review.html'} ({int(d.review.flagged.sum())} of {len(d.review)} flagged)")
-        print('seconds    : ' + ', '.join(f'{k} {v:.0f}' for k, v in d.seconds.items()))
-        return 0
     from medimg.pipeline import demo
-    _print_run(demo(args.out, fast=args.fast, quiet=args.quiet, resume=args.resume))
+    d = demo(args.out, fast=args.fast, quiet=args.quiet, resume=args.resume, task='binary' if args.task == 'classification' else args.task)
+    if d.evaluation is not None: _print_run(d); return 0
+    _print_seg(d.training); print(f"bundle     : {d.export['bundle']}\nreview page: {d.export['review']} ({int(d.review.flagged.sum())} of {len(d.review)} flagged)")
+    print('seconds    : ' + ', '.join(f'{k} {v:.0f}' for k, v in d.seconds.items()))
     return 0
 
 def _print_seg(res):

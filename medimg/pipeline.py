@@ -6,30 +6,32 @@ Docs: https://medimg.github.io/medimg/pipeline.html.md"""
 
 # %% ../nbs/16_pipeline.ipynb #ca5998c4
 from __future__ import annotations
-import importlib.util, json, time
+import importlib.util, json, shutil, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .config import load_config
+from .config import ConfigError, load_config
 from .run import (BUNDLE_DIR, CAM_GRID_FILE, EVALUATION_DIR, EXPLAIN_DIR, LOCALIZATION_CSV, LOCALIZATION_FILE,
-                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, EVALUATION_FILE, load_run, record_run_paths)
+                        PREDICTIONS_TEST_FILE, SUMMARY_FILE, EVALUATION_FILE, load_run, record_run_paths, run_path)
 from .training import TrainResult, train
 from .utils import jsonable
 
 # %% auto #0
-__all__ = ['MEDMNIST_RECIPE', 'DemoResult', 'explain_run', 'export_and_check', 'demo', 'MedMNISTResult', 'medmnist']
+__all__ = ['SEG_DEMO_RECIPE', 'SEG_DEMO_BASE', 'DEMOS', 'MEDMNIST_RECIPE', 'DemoResult', 'explain_run', 'export_and_check',
+           'demo', 'MedMNISTResult', 'medmnist']
 
 # %% ../nbs/16_pipeline.ipynb #f01acdc5
 @dataclass
 class DemoResult:
-    "What `demo` returns: the training run and what calibration, explanation and export made of it"
+    "What `demo` returns for any task: the training run and what calibration, explanation, export and review made of it"
     training: TrainResult             # the run (12_training)
     evaluation: object                # its `EvaluationReport`: calibrated on validation, operating point, test with CIs (13_calibration)
     localization: dict|None = None    # occlusion localisation, sanity-check and ablation numbers (14_explainability)
-    export: dict|None = None          # the bundle and its test-split parity with the evaluation (15_export)
+    export: dict|None = None          # the bundle and its test-split parity with the evaluation (15_export), or where a segmentation bundle's masks went
     seconds: dict = field(default_factory=dict)  # wall time of each stage
+    review: object = None             # segmentation: the unlabelled fields segmented by the bundle, most uncertain first (15c_seg_bundle)
 
     @property
     def run_dir(self)->Path: return self.training.run_dir
@@ -80,11 +82,7 @@ def export_and_check(run,               # a finished, evaluated run (`TrainResul
                 max_abs_diff=float(np.abs(p_bundle - p_eval).max()))
 
 # %% ../nbs/16_pipeline.ipynb #7d27aadd
-def demo(out:str|Path='runs', # folder for the synthetic data, the run folder and the MLflow store
-         fast:bool=False,     # a tiny run (40 patients, 64 px, 3 epochs) that checks the installation
-         quiet:bool=False,    # no progress output
-         resume:bool=False,   # continue an interrupted demo: training from its last epoch, and the later steps only where their outputs are missing or stale
-        )->DemoResult:
+def _image_demo(out, fast:bool, quiet:bool, resume:bool)->DemoResult:
     "Train on the synthetic DICOM dataset with the default config (or a tiny `fast` one), then calibrate, evaluate, explain and export"
     from medimg.calibration import EvaluationReport, evaluate
     over = [f'output_dir={out}', 'name=demo' + ('-fast' if fast else '')]
@@ -106,6 +104,51 @@ def demo(out:str|Path='runs', # folder for the synthetic data, the run folder an
     t.append(time.perf_counter())
     secs = {k: round(b - a, 2) for k, a, b in zip(('train', 'evaluate', 'explain', 'export'), t, t[1:])}
     return DemoResult(res, ev, loc, ex, secs)
+
+# %% ../nbs/16_pipeline.ipynb #2f68ba10
+SEG_DEMO_RECIPE = dict(  # the demo's data and model: 12 labelled fields of 1024 x 1280 px (3 plates), 8 unlabelled ones, a U-Net at quarter resolution
+    full=dict(n_labelled=12, n_pool=8, size=(1024, 1280), n_flag=3,
+              overrides=['data.scale=0.25', 'model.depth=4', 'data.patch=192', 'data.per_image=8', 'train.epochs=12', 'data.bs=8', 'train.lr=3e-3']),
+    fast=dict(n_labelled=8, n_pool=4, size=(256, 320), n_flag=2,
+              overrides=['data.scale=0.5', 'model.depth=3', 'data.patch=64', 'data.per_image=4', 'train.epochs=2', 'data.bs=8', 'train.lr=3e-3']))
+SEG_DEMO_BASE = ['data.task=segmentation', 'data.synth_task=segmentation', 'data.labels=[background, spheroid]', 'data.channels=1',
+                 'data.normalize=none', 'data.valid_pct=0.25', 'data.test_pct=0']   # grayscale fields, a quarter of the plates for validation
+
+def _mask_demo(out, fast:bool, quiet:bool, resume:bool)->DemoResult:
+    "Synthetic spheroid TIFFs -> plate split -> U-Net on patches -> whole-image Dice -> verified bundle -> tiled prediction of unlabelled fields -> review page"
+    from medimg.seg_bundle import SegPredictor, export_seg_bundle, review_page, segment_folder
+    from medimg.synth_seg import make_spheroid_dataset
+    r, out, t = SEG_DEMO_RECIPE['fast' if fast else 'full'], Path(out), [time.perf_counter()]
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    lab = make_spheroid_dataset(out/'spheroids', n_images=r['n_labelled'], size=r['size'], seed=0)
+    pool = make_spheroid_dataset(out/'spheroids-pool', n_images=r['n_pool'], size=r['size'], seed=1)
+    cfg = load_config(overrides=[f'output_dir={out}', 'name=seg-demo' + ('-fast' if fast else ''), *SEG_DEMO_BASE, *r['overrides']])
+    run_dir = run_path(cfg)
+    if run_dir.exists() and not resume: shutil.rmtree(run_dir)   # the demo's own earlier run (its folder is named by this config's hash): replaced, never merged
+    t.append(time.perf_counter()); say(f"data: {len(lab)} labelled and {len(pool)} unlabelled fields of {r['size'][0]} x {r['size'][1]} px")
+    res = train(cfg, lab, quiet=quiet, resume='auto' if resume else False)   # the one `train`: split by plate, leakage refused, patches, whole-image scores
+    t.append(time.perf_counter()); say(f"trained: whole-image validation Dice {res.metrics['dice']:.3f} in {t[-1] - t[-2]:.0f} s")
+    if (run_dir/BUNDLE_DIR).exists(): shutil.rmtree(run_dir/BUNDLE_DIR)   # a resumed demo's bundle of an earlier model
+    bundle = export_seg_bundle(res, run_dir/BUNDLE_DIR)
+    t.append(time.perf_counter()); say(f"bundle: {bundle}")
+    preds = segment_folder(SegPredictor(bundle), list(pool.path), run_dir/'pool', tta=True)   # ranked by the mirrored views' disagreement (bench/seg.py --loop)
+    queue = review_page(preds, run_dir/'pool', n_flag=r['n_flag'])
+    t.append(time.perf_counter()); say(f"review page: {run_dir/'pool'/'review.html'} ({int(queue.flagged.sum())} flagged)")
+    secs = {k: round(b - a, 2) for k, a, b in zip(('data', 'train', 'export', 'segment'), t, t[1:])}
+    return DemoResult(res, None, export=dict(bundle=bundle, predictions=run_dir/'pool'/'segmentation.csv', review=run_dir/'pool'/'review.html'), seconds=secs, review=queue)
+
+# %% ../nbs/16_pipeline.ipynb #cfb8a0d4
+DEMOS = dict(binary=_image_demo, segmentation=_mask_demo)   # a task's demo: its data, recipe and stages
+
+def demo(out:str|Path='runs', # folder for the synthetic data, the run folder and the MLflow store
+         fast:bool=False,     # a tiny run that checks the installation (binary: 40 patients, 64 px, 3 epochs; segmentation: 8 small fields, 2 epochs)
+         quiet:bool=False,    # no progress output
+         resume:bool=False,   # continue an interrupted demo: training from its last epoch, and the later steps only where their outputs are missing or stale
+         task:str='binary',   # 'binary' (synthetic chest DICOMs) or 'segmentation' (synthetic spheroid microscopy)
+        )->DemoResult:
+    "The whole path on medimg's synthetic data for `task`: train, then calibrate, evaluate, explain and export (binary), or export and review (segmentation)"
+    if task not in DEMOS: raise ConfigError([f"demo task {task!r}: medimg has demos for {', '.join(DEMOS)}"])
+    return DEMOS[task](out, fast, quiet, resume)
 
 # %% ../nbs/16_pipeline.ipynb #e3de71fc
 def _done_steps(res)->set:
