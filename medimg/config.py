@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from .tasks import TASK_REGISTRY, TASKS, get_task
-from .utils import MedimgError
+from .utils import InputError, MedimgError
 
 
 # %% auto #0
@@ -499,7 +499,7 @@ def save_config(cfg:ExperimentConfig, # config to write
     if path.suffix.lower() == '.json': txt = json.dumps(d, indent=2) + '\n'
     elif path.suffix.lower() in ('.yaml', '.yml'):
         txt = f'# medimg ExperimentConfig (config_hash {config_hash(cfg)})\n' + yaml.safe_dump(d, sort_keys=False)
-    else: raise ValueError(f"{path}: config files must end in .yaml, .yml or .json")
+    else: raise InputError(f"{path}: config files must end in .yaml, .yml or .json")
     path.write_text(txt)
     return path
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .io import ImageReadError, dicom_age_years, dicom_headers, pseudonymize, read_image, sniff_format
-from .utils import MedimgError, atomic_write, cpu_count
+from .utils import InputError, MedimgError, atomic_write, cpu_count
 
 
 # %% auto #0
@@ -121,14 +121,14 @@ def binary_labels(names,                  # the two class names
                  )->list:                 # [negative, positive]: the single logit scores the second
     "Order two class names as [negative, positive], from `positive` or `NEGATIVE_NAMES`; refuse to guess"
     names = sorted({label_name(n) for n in names})
-    if len(names) != 2: raise ValueError(f"a binary task has two labels, got {names}")
+    if len(names) != 2: raise InputError(f"a binary task has two labels, got {names}")
     if positive is not None:
         positive = label_name(positive)
-        if positive not in names: raise ValueError(f"positive_label={positive!r} is not one of the labels {names}")
+        if positive not in names: raise InputError(f"positive_label={positive!r} is not one of the labels {names}")
         return [n for n in names if n != positive] + [positive]
     neg = [n for n in names if n.strip().casefold() in NEGATIVE_NAMES]
     if len(neg) != 1:
-        raise ValueError(f"cannot tell which of the labels {names} is the positive class ({'both' if neg else 'neither'} "
+        raise InputError(f"cannot tell which of the labels {names} is the positive class ({'both' if neg else 'neither'} "
                          f"{'are' if neg else 'is'} a known negative name); set data.positive_label (positive_label=) to one of them")
     return neg + [n for n in names if n != neg[0]]
 
@@ -138,20 +138,20 @@ def infer_task(labels,                  # one label per image: a str/int, or a l
               )->tuple[str, list]:      # (task, label names: [negative, positive] for binary, sorted otherwise)
     "Derive the task and label names from a column of labels: lists -> multilabel, 2 classes -> binary, more -> multiclass"
     labels = list(labels)
-    if not labels: raise ValueError("cannot infer the task from an empty label column")
+    if not labels: raise InputError("cannot infer the task from an empty label column")
     multi = [_is_multi(l) for l in labels]
     if any(multi) and not all(multi):
-        raise ValueError(f"labels mix lists (multi-label) and single values: {sum(multi)} of {len(labels)} are lists "
+        raise InputError(f"labels mix lists (multi-label) and single values: {sum(multi)} of {len(labels)} are lists "
                          f"(rows {np.flatnonzero(np.array(multi) if sum(multi) <= len(labels) / 2 else ~np.array(multi))[:20].tolist()})")
     if task not in (None, 'auto') and (task == 'multilabel') != all(multi):
-        raise ValueError(f"task={task!r} but the labels are {'lists of findings (multi-label)' if all(multi) else 'single values'}")
+        raise InputError(f"task={task!r} but the labels are {'lists of findings (multi-label)' if all(multi) else 'single values'}")
     if all(multi): return 'multilabel', sorted({str(o) for l in labels for o in l})
     missing = sum(_missing(l) for l in labels)
-    if missing: raise ValueError(f"{missing} of {len(labels)} labels are missing (None/NaN); a single-label task needs every label")
+    if missing: raise InputError(f"{missing} of {len(labels)} labels are missing (None/NaN); a single-label task needs every label")
     names = sorted({label_name(l) for l in labels})
-    if len(names) < 2: raise ValueError(f"only one class present ({names[0]!r}); a classifier needs at least two")
+    if len(names) < 2: raise InputError(f"only one class present ({names[0]!r}); a classifier needs at least two")
     inferred = 'binary' if len(names) == 2 else 'multiclass'
-    if task == 'binary' and inferred != 'binary': raise ValueError(f"task='binary' but the labels have {len(names)} classes: {names}")
+    if task == 'binary' and inferred != 'binary': raise InputError(f"task='binary' but the labels have {len(names)} classes: {names}")
     task = task if task == 'multiclass' else inferred   # two classes may be trained as a 2-way softmax when asked
     return task, (binary_labels(names, positive) if task == 'binary' else names)
 
@@ -189,7 +189,7 @@ def targets(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->np.ndar
     idx = {l: i for i, l in enumerate(labels)}
     names = df.label.map(label_name)
     bad = sorted(set(names) - set(idx), key=str)
-    if bad: raise ValueError(f"labels {bad} are not among the task's labels {labels}")
+    if bad: raise InputError(f"labels {bad} are not among the task's labels {labels}")
     y = names.map(idx).to_numpy()
     return y.astype(np.float32) if task == 'binary' else y.astype(np.int64)
 
@@ -199,18 +199,18 @@ def pos_weight_from_counts(n_pos, # positives per label (scalar or array)
                           )->np.ndarray:
     "neg/pos per label; a label without positives is an error (its weight would be infinite)"
     n_pos, n_neg = np.atleast_1d(np.asarray(n_pos, dtype=float)), np.atleast_1d(np.asarray(n_neg, dtype=float))
-    if (n_pos <= 0).any(): raise ValueError(f"labels {np.flatnonzero(n_pos <= 0).tolist()} have no positive examples in the training split; pos_weight is undefined")
+    if (n_pos <= 0).any(): raise InputError(f"labels {np.flatnonzero(n_pos <= 0).tolist()} have no positive examples in the training split; pos_weight is undefined")
     return n_neg / n_pos
 
 def class_weights_from_counts(counts, method:str='inverse', beta:float=0.9999)->np.ndarray:
     "Per-class weights from class counts: 'inverse' (n / (C n_c)) or 'effective' (Cui et al. 2019, sums to C)"
     counts = np.asarray(counts, dtype=float)
-    if (counts <= 0).any(): raise ValueError(f"classes {np.flatnonzero(counts <= 0).tolist()} have no examples in the training split")
+    if (counts <= 0).any(): raise InputError(f"classes {np.flatnonzero(counts <= 0).tolist()} have no examples in the training split")
     if method == 'inverse': return counts.sum() / (len(counts) * counts)
     if method == 'effective':
         w = (1 - beta) / (1 - beta ** counts)
         return w / w.sum() * len(counts)
-    raise ValueError(f"method={method!r} is not one of 'inverse', 'effective'")
+    raise InputError(f"method={method!r} is not one of 'inverse', 'effective'")
 
 # %% ../nbs/06_data.ipynb #127c67f9
 def class_counts(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->pd.DataFrame|pd.Series:
@@ -223,7 +223,7 @@ def class_counts(df:pd.DataFrame, task:str|None=None, labels:list|None=None)->pd
 def pos_weight(df:pd.DataFrame)->pd.Series:
     "neg/pos per label: the positive class for binary, each finding for multi-label"
     task, labels = manifest_task(df)
-    if task == 'multiclass': raise ValueError("pos_weight is for binary and multi-label tasks; use class_weights for multiclass")
+    if task == 'multiclass': raise InputError("pos_weight is for binary and multi-label tasks; use class_weights for multiclass")
     c = class_counts(df)
     if task == 'binary': return pd.Series(pos_weight_from_counts(c.iloc[1], c.iloc[0]), index=labels[1:])
     return pd.Series(pos_weight_from_counts(c.pos, c.neg), index=labels)
@@ -263,7 +263,7 @@ def manifest_from_folders(root:str|Path,            # folder with one subfolder 
                 if f.suffix.lower() not in extensions: skipped.append(dict(path=str(f), reason=f'extension {f.suffix or "(none)"} is not an image type')); continue
                 rows.append(dict(path=str(f), label=cls_dir.name, **(dict(split=_SPLIT_DIRS[top.name.lower()]) if layered else {})))
     for f in sorted(p for p in root.iterdir() if p.is_file()): skipped.append(dict(path=str(f), reason='not inside a class folder'))
-    if not rows: raise ValueError(f"no images found under {root} (looked for {', '.join(extensions)} in class folders)")
+    if not rows: raise InputError(f"no images found under {root} (looked for {', '.join(extensions)} in class folders)")
     df = pd.DataFrame(rows)
     pf = _patient_fn(patient)
     if pf is None:
@@ -315,7 +315,7 @@ def manifest_from_csv(csv:str|Path,                 # CSV with one row per image
     try: raw = pd.read_csv(csv, dtype={patient_col: str}, keep_default_na=True)
     except pd.errors.EmptyDataError: raise ManifestError({f"{csv}: no columns (an empty CSV)": []}) from None
     miss = [c for c in (path_col, label_col, patient_col) if c not in raw.columns]
-    if miss: raise ValueError(f"{csv}: column(s) {miss} not found; columns are {list(raw.columns)}")
+    if miss: raise InputError(f"{csv}: column(s) {miss} not found; columns are {list(raw.columns)}")
     paths, missing, ambiguous = _find_files(image_dir, raw[path_col], extensions, base=csv.parent)
     problems = {f'file listed in {csv.name} not found under {image_dir}': missing} if missing else {}
     if ambiguous: problems[f'file name in {csv.name} found in several folders under {image_dir} (give the relative path)'] = [f"{n}: {', '.join(p)}" for n, p in ambiguous.items()]
@@ -339,7 +339,7 @@ def manifest_from_ham10000(csv:str|Path, image_dir:str|Path,
     raw = pd.read_csv(csv)
     unmapped = raw.dx[~raw.dx.isin(list(mapping))].value_counts()
     if len(unmapped):
-        raise ValueError(f"{csv}: dx value(s) not in the mapping: {unmapped.to_dict()} (mapping covers {sorted(mapping)})")
+        raise InputError(f"{csv}: dx value(s) not in the mapping: {unmapped.to_dict()} (mapping covers {sorted(mapping)})")
     paths, missing, ambiguous = _find_files(Path(image_dir), raw.image_id, extensions)
     if missing: raise ManifestError({f'image_id in {Path(csv).name} without a file under {image_dir}': missing})
     if ambiguous: raise ManifestError({f'image_id in {Path(csv).name} with several files under {image_dir}': [f"{n}: {', '.join(p)}" for n, p in ambiguous.items()]})
@@ -392,7 +392,7 @@ def manifest_from_dicom(root:str|Path,                # folder searched recursiv
                            modality=h.Modality, view=h.ViewPosition, manufacturer=h.Manufacturer, sex=h.PatientSex,
                            age=h.PatientAge.map(dicom_age_years), key=h[key]))
     lab = pd.read_csv(labels_csv, dtype={key: str})
-    if key not in lab.columns or label_col not in lab.columns: raise ValueError(f"{labels_csv}: needs columns {key!r} and {label_col!r}, has {list(lab.columns)}")
+    if key not in lab.columns or label_col not in lab.columns: raise InputError(f"{labels_csv}: needs columns {key!r} and {label_col!r}, has {list(lab.columns)}")
     if label_sep: lab[label_col] = lab[label_col].map(lambda s: [] if _missing(s) else [o.strip() for o in str(s).split(label_sep) if o.strip()])
     m = df.assign(key=df.key.map(lambda v: None if _missing(v) else str(v))).merge(
         lab[[key, label_col]].rename(columns={key: 'key', label_col: 'label'}), on='key', how='left', indicator=True)
@@ -430,8 +430,8 @@ _MEDMNIST_SPLITS = dict(train='train', val='valid', test='test')
 def _medmnist_flag(npz:Path, flag:str|None)->str:
     if flag is None:
         flag = next((f for f in sorted(MEDMNIST_LABELS, key=len, reverse=True) if npz.name.lower().startswith(f)), None)
-        if flag is None: raise ValueError(f"{npz}: cannot tell the MedMNIST dataset from the file name; pass flag= (one of {', '.join(MEDMNIST_LABELS)})")
-    if flag not in MEDMNIST_LABELS: raise ValueError(f"flag={flag!r} is not a 2D MedMNIST dataset; choose from {', '.join(MEDMNIST_LABELS)}")
+        if flag is None: raise InputError(f"{npz}: cannot tell the MedMNIST dataset from the file name; pass flag= (one of {', '.join(MEDMNIST_LABELS)})")
+    if flag not in MEDMNIST_LABELS: raise InputError(f"flag={flag!r} is not a 2D MedMNIST dataset; choose from {', '.join(MEDMNIST_LABELS)}")
     return flag
 
 # %% ../nbs/06_data.ipynb #761373e7
@@ -496,7 +496,7 @@ def _allocate(strata, sizes, fracs, rng, names, min_one=True):
     for s in np.unique(strata):
         gs = rng.permutation(np.flatnonzero(strata == s))
         if min_one and len(gs) < S:
-            raise ValueError(f"class {names[s]!r} has {len(gs)} patient(s); it cannot appear in all {S} splits. "
+            raise InputError(f"class {names[s]!r} has {len(gs)} patient(s); it cannot appear in all {S} splits. "
                              "Merge rare classes, collect more patients, or pass stratify=False.")
         want, got = np.array(fracs) * sizes[gs].sum(), np.zeros(S)
         for i, g in enumerate(gs):
@@ -535,11 +535,11 @@ def _check_splits(df, split_col, task, labels, names):
     "Refuse empty splits and classes missing from a split"
     for s in names:
         part = df[df[split_col] == s]
-        if not len(part): raise ValueError(f"split {s!r} would be empty; lower the other fractions or add patients")
+        if not len(part): raise InputError(f"split {s!r} would be empty; lower the other fractions or add patients")
         if task == 'multilabel': present = {f for l in part.label for f in l}
         else: present = set(part.label)
         absent = [l for l in labels if l not in present]
-        if absent: raise ValueError(f"class(es) {absent} would be absent from split {s!r}; add patients with them, or merge rare classes")
+        if absent: raise InputError(f"class(es) {absent} would be absent from split {s!r}; add patients with them, or merge rare classes")
 
 # %% ../nbs/06_data.ipynb #2e6ef740
 def patient_split(df:pd.DataFrame,           # validated manifest
@@ -557,12 +557,12 @@ def patient_split(df:pd.DataFrame,           # validated manifest
         _check_splits(df, 'split', task, labels, [s for s in SPLITS if (df.split == s).any()])
         return df
     if 'split' in df.columns: warnings.warn("replacing the manifest's existing 'split' column (pass respect_existing=True to keep it)", stacklevel=2)
-    if not (0 < valid < 1 and 0 <= test < 1 and valid + test < 1): raise ValueError(f"need 0 < valid, 0 <= test and valid + test < 1; got valid={valid}, test={test}")
+    if not (0 < valid < 1 and 0 <= test < 1 and valid + test < 1): raise InputError(f"need 0 < valid, 0 <= test and valid + test < 1; got valid={valid}, test={test}")
     names = ['train', 'valid'] + (['test'] if test > 0 else [])
     fracs = [1 - valid - test, valid] + ([test] if test > 0 else [])
     if stratify: codes, groups, sizes, strata = _group_strata(df, group, task, labels)
     else: codes, groups = pd.factorize(df[group], sort=False); sizes = np.bincount(codes)
-    if len(groups) < len(names): raise ValueError(f"{len(names)} splits need at least {len(names)} groups ({group}); found {len(groups)}")
+    if len(groups) < len(names): raise InputError(f"{len(names)} splits need at least {len(names)} groups ({group}); found {len(groups)}")
     rng = np.random.default_rng(seed)
     if not stratify: assign = _allocate(np.zeros(len(groups), int), sizes, fracs, rng, ['all'], min_one=True)
     elif task == 'multilabel': assign = _iterative(strata, sizes, fracs, rng)
@@ -576,11 +576,11 @@ def patient_split(df:pd.DataFrame,           # validated manifest
 # %% ../nbs/06_data.ipynb #5a18021e
 def patient_kfold(df:pd.DataFrame, k:int=5, group:str='patient_id', stratify:bool=True, seed:int=42)->pd.DataFrame:
     "Grouped, stratified k-fold: a copy with a `fold` column (0..k-1); `stratify=False`: grouped only (manifests without labels)"
-    if k < 2: raise ValueError(f"k must be >= 2, got {k}")
+    if k < 2: raise InputError(f"k must be >= 2, got {k}")
     task, labels = manifest_task(df) if stratify else (None, None)
     if stratify: codes, groups, sizes, strata = _group_strata(df, group, task, labels)
     else: codes, groups = pd.factorize(df[group], sort=False); sizes = np.bincount(codes)
-    if len(groups) < k: raise ValueError(f"{k} folds need at least {k} groups ({group}); found {len(groups)}")
+    if len(groups) < k: raise InputError(f"{k} folds need at least {k} groups ({group}); found {len(groups)}")
     rng, fracs = np.random.default_rng(seed), [1 / k] * k
     if not stratify: assign = _allocate(np.zeros(len(groups), int), sizes, fracs, rng, ['all'])
     elif task == 'multilabel': assign = _iterative(strata, sizes, fracs, rng)
@@ -596,13 +596,13 @@ def few_shot(df:pd.DataFrame,           # manifest with a split column (binary o
             )->pd.DataFrame:
     "The manifest with its training split cut to `shots` images per class, each of another patient; validation and test untouched, the cut recorded in `attrs['few_shot']`"
     task, labels = manifest_task(df)
-    if task == 'multilabel': raise ValueError("few_shot cuts binary and multiclass training splits (a multi-label image belongs to several classes at once)")
+    if task == 'multilabel': raise InputError("few_shot cuts binary and multiclass training splits (a multi-label image belongs to several classes at once)")
     tr = df[df.split == 'train']
     y = np.asarray(targets(tr, task, labels)).astype(int)
     rng, keep = np.random.default_rng(seed), []
     for k, name in enumerate(labels):
         one = tr[y == k].sample(frac=1, random_state=int(rng.integers(2 ** 31))).drop_duplicates(group)   # a random image of each patient
-        if len(one) < shots: raise ValueError(f"{shots}-shot training needs {shots} patients with {name!r} images in the training split; it has {len(one)}")
+        if len(one) < shots: raise InputError(f"{shots}-shot training needs {shots} patients with {name!r} images in the training split; it has {len(one)}")
         keep += one.index[:shots].tolist()
     out = df[(df.split != 'train') | df.index.isin(keep)].copy()
     out.attrs = dict(df.attrs, few_shot=dict(shots=shots, seed=seed, kept=len(keep), dropped=len(tr) - len(keep)))
@@ -637,7 +637,7 @@ def check_leakage(df:pd.DataFrame,            # manifest with a split column
                   duplicates:str='error',     # identical images across splits: 'error', 'drop' (all but the earliest split's copies) or 'keep'
                  )->dict:                     # counts and offenders per kind; `dropped`: the paths to remove
     "Shared patients, studies and identical images across splits"
-    if duplicates not in ('error', 'drop', 'keep'): raise ValueError(f"duplicates={duplicates!r}: use 'error', 'drop' or 'keep'")
+    if duplicates not in ('error', 'drop', 'keep'): raise InputError(f"duplicates={duplicates!r}: use 'error', 'drop' or 'keep'")
     off, dropped = {}, []
     def crossing(col):
         n = df.groupby(col)[split_col].nunique()
@@ -699,7 +699,7 @@ def record_paths(paths, root,                  # files, and the `data_root` they
                  salt:str|None=None,           # for 'hash' (and for a path outside the root); default `$MEDIMG_PHI_SALT`
                 )->list[str]:
     "Paths as run records hold them: never absolute, so no folder or file name above the data root reaches an artifact"
-    if privacy not in PATH_PRIVACY: raise ValueError(f"path_privacy={privacy!r}: use one of {', '.join(PATH_PRIVACY)}")
+    if privacy not in PATH_PRIVACY: raise InputError(f"path_privacy={privacy!r}: use one of {', '.join(PATH_PRIVACY)}")
     root, out = Path(root), []
     for p in paths:
         q = Path(os.path.realpath(p))
@@ -730,7 +730,7 @@ def split_report(df:pd.DataFrame,          # manifest with a split column
                  salt:str|None=None,       # for hashed paths and the pseudonymised unmatched label keys; default `$MEDIMG_PHI_SALT`
                 )->dict:                   # JSON-serialisable
     "Counts, prevalence, sites, leakage and skipped files per split; no absolute path and no raw identifier"
-    if 'split' not in df.columns: raise ValueError("the manifest has no 'split' column; run patient_split first")
+    if 'split' not in df.columns: raise InputError("the manifest has no 'split' column; run patient_split first")
     task, labels = manifest_task(df)
     leak = leakage if leakage is not None else check_leakage(df, content=content, raise_error=False)
     content = leak['content_checked']
@@ -889,12 +889,12 @@ def get_dataloaders(df:pd.DataFrame,         # manifest with a split column (tra
                    ):
     "fastai DataLoaders for a binary, multiclass or multi-label manifest"
     from medimg.transforms import get_augment
-    if 'split' not in df.columns: raise ValueError("the manifest has no 'split' column; run patient_split first")
+    if 'split' not in df.columns: raise InputError("the manifest has no 'split' column; run patient_split first")
     task, labels = manifest_task(df)
     tr, va = df[df.split == 'train'], df[df.split == 'valid']
-    if not len(tr) or not len(va): raise ValueError(f"need train and valid rows; have {df.split.value_counts().to_dict()}")
-    if sampler not in (None, 'balanced'): raise ValueError(f"sampler={sampler!r} is not None or 'balanced'")
-    if sampler == 'balanced' and task == 'multilabel': raise ValueError("a class-balanced sampler is not defined for multi-label data; use pos_weight")
+    if not len(tr) or not len(va): raise InputError(f"need train and valid rows; have {df.split.value_counts().to_dict()}")
+    if sampler not in (None, 'balanced'): raise InputError(f"sampler={sampler!r} is not None or 'balanced'")
+    if sampler == 'balanced' and task == 'multilabel': raise InputError("a class-balanced sampler is not defined for multi-label data; use pos_weight")
     if cache is True: cache = Path.home()/'.cache'/'medimg'/'preprocessed'
     nw = _default_workers() if num_workers is None else num_workers
     a = get_augment(aug, hflip=hflip, seed=seed) if isinstance(aug, str) else aug

@@ -22,6 +22,7 @@ from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DA
                         OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE, CLIP_FILE, ADAPTER_FILE, TEXT_EMBEDDINGS_FILE)
 from .ood import InputProfile, OODDetector, image_info
 from .transforms import Preprocess
+from .tasks import TASK_REGISTRY, get_task
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
@@ -888,7 +889,10 @@ class Predictor:
         meta = _strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
         if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        if meta.get('task') == 'segmentation': raise BundleError(f"{d}: a segmentation bundle; load it with `SegPredictor` (CLI: medimg predict --bundle B IMAGES --out DIR)")
+        if meta.get('task') in TASK_REGISTRY and get_task(meta['task']).output == 'mask':   # masks, not rows: the task's own predictor (`15c_seg_bundle`)
+            import importlib
+            mod, name = get_task(meta['task']).predictor.split(':')
+            return getattr(importlib.import_module(mod), name).load(d, backend=backend, threads=threads, trusted_keys=trusted_keys)
         _, signer = _verify(d, trusted_keys, content=True)   # the signature checked once
         pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())

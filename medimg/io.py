@@ -15,7 +15,7 @@ import pydicom
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, pixel_array as _pixel_array
 from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from .utils import MedimgError, cpu_count
+from .utils import InputError, MedimgError, cpu_count
 
 
 # %% auto #0
@@ -42,16 +42,16 @@ def apply_window(x:np.ndarray,        # values after the modality LUT (e.g. Houn
     "Map `x` through a DICOM window onto [0, 1]"
     x, f = np.asarray(x, dtype=np.float32), (function or 'LINEAR').upper()
     if f == 'SIGMOID':
-        if width <= 0: raise ValueError(f"window width must be > 0 for SIGMOID, got {width}")
+        if width <= 0: raise InputError(f"window width must be > 0 for SIGMOID, got {width}")
         return (1 / (1 + np.exp(np.float32(-4 / width) * (x - np.float32(center))))).astype(np.float32)
     if f == 'LINEAR':
-        if width < 1: raise ValueError(f"window width must be >= 1 for LINEAR, got {width}")
+        if width < 1: raise InputError(f"window width must be >= 1 for LINEAR, got {width}")
         c, w = center - 0.5, width - 1
         if w == 0: return (x > c).astype(np.float32)
     elif f == 'LINEAR_EXACT':
-        if width <= 0: raise ValueError(f"window width must be > 0 for LINEAR_EXACT, got {width}")
+        if width <= 0: raise InputError(f"window width must be > 0 for LINEAR_EXACT, got {width}")
         c, w = center, width
-    else: raise ValueError(f"unknown VOI LUT function {function!r}; DICOM defines LINEAR, LINEAR_EXACT, SIGMOID")
+    else: raise InputError(f"unknown VOI LUT function {function!r}; DICOM defines LINEAR, LINEAR_EXACT, SIGMOID")
     y = (x - np.float32(c)) * np.float32(1 / w) + np.float32(0.5)
     return np.clip(y, 0, 1, out=y)
 
@@ -120,10 +120,10 @@ def _resolve_window(window)->list:
     res = []
     for w in items:
         if isinstance(w, str):
-            if w not in WINDOW_PRESETS: raise ValueError(f"unknown window preset {w!r}; choose from {', '.join(WINDOW_PRESETS)}, 'auto' or None")
+            if w not in WINDOW_PRESETS: raise InputError(f"unknown window preset {w!r}; choose from {', '.join(WINDOW_PRESETS)}, 'auto' or None")
             res.append((*WINDOW_PRESETS[w], w))
         elif isinstance(w, (tuple, list)) and len(w) == 2: res.append((float(w[0]), float(w[1]), None))
-        else: raise ValueError(f"window must be 'auto', None, a preset name, (center, width) or a list of those; got {w!r}")
+        else: raise InputError(f"window must be 'auto', None, a preset name, (center, width) or a list of those; got {w!r}")
     return res
 
 # %% ../nbs/03_io.ipynb #9fdc0692
@@ -167,7 +167,7 @@ def _color(arr:np.ndarray, ds, window)->tuple[np.ndarray, dict|None]:
     if isinstance(window, str) and window == 'auto':
         return x * np.float32(1 / (2 ** bits - 1)), dict(source='bit_depth', bits=bits)
     ws = _resolve_window(window)
-    if len(ws) != 1 or isinstance(window, list): raise ValueError("a colour image takes one window, not a list of windows")
+    if len(ws) != 1 or isinstance(window, list): raise InputError("a colour image takes one window, not a list of windows")
     return apply_window(x, ws[0][0], ws[0][1]), dict(source='explicit', windows=[dict(center=ws[0][0], width=ws[0][1], preset=ws[0][2])])
 
 # %% ../nbs/03_io.ipynb #7650f620
@@ -212,7 +212,7 @@ def _frames(ds, path, frame)->tuple[list[int]|None, int]:
     if isinstance(frame, (int, np.integer)) and not isinstance(frame, bool):
         if not -n <= frame < n: raise IndexError(f"{path}: frame {frame} is out of range for {n} frame(s)")
         return [int(frame) % n], n
-    raise ValueError(f"frame must be None (middle frame), an int or 'all'; got {frame!r}")
+    raise InputError(f"frame must be None (middle frame), an int or 'all'; got {frame!r}")
 
 def _decode(ds, path, index):
     try: return _pixel_array(ds, index=index)
@@ -226,7 +226,7 @@ MAX_PIXELS = 2 ** 26   # values decoded from one file (rows x columns x samples 
 
 def _budget(max_pixels)->int:
     m = MAX_PIXELS if max_pixels is None else max_pixels
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1: raise ValueError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1: raise InputError(f"max_pixels must be a positive int or None, got {max_pixels!r}")
     return int(m)
 
 def _refuse_size(path, dims:str, n:int, max_pixels:int):
@@ -329,7 +329,7 @@ def _window_plain(a:np.ndarray, window, bits:int|None)->np.ndarray:
     if isinstance(window, str) and window == 'auto': return _scale_auto(a, bits)[0]
     ws = _resolve_window(window)
     if isinstance(window, list):
-        if a.ndim != 2: raise ValueError("a list of windows needs a grayscale image")
+        if a.ndim != 2: raise InputError("a list of windows needs a grayscale image")
         return np.stack([apply_window(a, c, w) for c, w, _ in ws], -1)
     return apply_window(a, ws[0][0], ws[0][1])
 
@@ -603,7 +603,7 @@ def dicom_headers(paths,                     # DICOM files (any iterable of path
                  ):                          # DataFrame: path, one column per tag, error
     "Header scan without pixel data: one row per file, errors reported in the `error` column"
     import pandas as pd
-    if phi not in ('pseudonymize', 'drop', 'keep'): raise ValueError(f"phi={phi!r} is not one of 'pseudonymize', 'drop', 'keep'")
+    if phi not in ('pseudonymize', 'drop', 'keep'): raise InputError(f"phi={phi!r} is not one of 'pseudonymize', 'drop', 'keep'")
     paths, tags = [str(p) for p in paths], tuple(tags)
     if n_workers is None: n_workers = 1 if len(paths) < 2000 else min(cpu_count(), 8)
     if n_workers <= 1 or len(paths) < 2: rows = _scan_many((paths, tags))

@@ -14,7 +14,7 @@ from torch import nn
 
 from .config import LOSS_TASKS, TASKS, LossConfig, task_problems
 from .data import class_weights_from_counts, pos_weight_from_counts
-
+from .utils import InputError
 
 # %% auto #0
 __all__ = ['REDUCTIONS', 'BCEWithLogits', 'WeightedCrossEntropy', 'FocalLoss', 'MaskedBCEWithLogits', 'get_loss']
@@ -23,7 +23,7 @@ __all__ = ['REDUCTIONS', 'BCEWithLogits', 'WeightedCrossEntropy', 'FocalLoss', '
 REDUCTIONS = ('mean', 'sum', 'none')
 
 def _check_reduction(r):
-    if r not in REDUCTIONS: raise ValueError(f"reduction={r!r} is not one of {', '.join(REDUCTIONS)}")
+    if r not in REDUCTIONS: raise InputError(f"reduction={r!r} is not one of {', '.join(REDUCTIONS)}")
     return r
 
 def _reduce(loss:torch.Tensor, reduction:str, denom:torch.Tensor|float|None=None)->torch.Tensor:
@@ -47,7 +47,7 @@ def _binary_shapes(logits:torch.Tensor, target:torch.Tensor):
     "Binary logits (N,) or (N,1) with targets (N,) or (N,1): align shapes, float targets"
     target = target.to(logits.dtype)
     if logits.ndim == 2 and logits.shape[1] == 1 and target.ndim == 1: target = target[:, None]
-    if target.shape != logits.shape: raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(target.shape)} do not match")
+    if target.shape != logits.shape: raise InputError(f"logits {tuple(logits.shape)} and targets {tuple(target.shape)} do not match")
     return logits, target
 
 # %% ../nbs/08_losses.ipynb #a103e7e6
@@ -71,7 +71,7 @@ class WeightedCrossEntropy(nn.Module):
                  label_smoothing:float=0.,     # in [0, 1)
                  reduction:str='mean'):
         super().__init__()
-        if not 0 <= label_smoothing < 1: raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+        if not 0 <= label_smoothing < 1: raise InputError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
         self.reduction, self.label_smoothing = _check_reduction(reduction), label_smoothing
         self.register_buffer('weight', _as_tensor(weight), persistent=False)
     def forward(self, logits, target):
@@ -91,8 +91,8 @@ class FocalLoss(nn.Module):
                  gamma:float=2.,               # focusing parameter; 0 gives plain BCE/CE
                  reduction:str='mean'):
         super().__init__()
-        if task not in TASKS: raise ValueError(f"task={task!r} is not one of {', '.join(TASKS)}")
-        if gamma < 0: raise ValueError(f"gamma must be >= 0, got {gamma}")
+        if task not in TASKS: raise InputError(f"task={task!r} is not one of {', '.join(TASKS)}")
+        if gamma < 0: raise InputError(f"gamma must be >= 0, got {gamma}")
         self.task, self.gamma, self.reduction = task, float(gamma), _check_reduction(reduction)
         self.register_buffer('alpha', _as_tensor(alpha), persistent=False)
     def _modulate(self, ce):
@@ -153,9 +153,9 @@ def get_loss(task:str,             # 'binary', 'multiclass' or 'multilabel'
     cfg = LossConfig() if cfg is None else getattr(cfg, 'loss', cfg)
     name = _LOSS_FOR.get(task, 'bce') if cfg.name == 'auto' else cfg.name
     problem = _loss_problem(task, name, full if full is not None else cfg)
-    if problem: raise ValueError(problem)
+    if problem: raise InputError(problem)
     if (cfg.pos_weight or cfg.class_weights) and counts is None:
-        raise ValueError("loss.pos_weight/loss.class_weights need the training split's class counts")
+        raise InputError("loss.pos_weight/loss.class_weights need the training split's class counts")
     pw = cw = None
     if cfg.pos_weight:
         c = np.asarray(counts, dtype=float).reshape(-1, 2)

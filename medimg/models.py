@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from .config import TASKS, ConfigError
-from .utils import IMAGENET_STATS, MedimgError
+from .utils import IMAGENET_STATS, InputError, MedimgError
 
 
 # %% auto #0
@@ -24,12 +24,12 @@ __all__ = ['HEADS', 'CURATED_ARCHS', 'n_outputs', 'WeightsNotFoundError', 'refus
 # %% ../nbs/07_models.ipynb #17d41765
 def n_outputs(task:str, n_labels:int)->int:
     "Number of logits: 1 for binary, else one per class or finding"
-    if task not in TASKS: raise ValueError(f"task={task!r} is not one of {', '.join(TASKS)}")
+    if task not in TASKS: raise InputError(f"task={task!r} is not one of {', '.join(TASKS)}")
     if task == 'binary':
-        if n_labels != 2: raise ValueError(f"a binary task has exactly 2 labels (negative, positive), got {n_labels}")
+        if n_labels != 2: raise InputError(f"a binary task has exactly 2 labels (negative, positive), got {n_labels}")
         return 1
-    if n_labels < 2 and task == 'multiclass': raise ValueError(f"a multiclass task needs at least 2 classes, got {n_labels}")
-    if n_labels < 1: raise ValueError("a multilabel task needs at least one finding")
+    if n_labels < 2 and task == 'multiclass': raise InputError(f"a multiclass task needs at least 2 classes, got {n_labels}")
+    if n_labels < 1: raise InputError("a multilabel task needs at least one finding")
     return n_labels
 
 # %% ../nbs/07_models.ipynb #0b5e47f3
@@ -64,12 +64,12 @@ def refuse_remote(arch:str, pretrained=False, kwargs:dict|None=None):
             "(e.g. 'resnet18') with model.pretrained=path/to/weights.safetensors"
     a = str(arch)
     if ':' in a or '/' in a or a.startswith(('http', 'www.')):
-        raise ValueError(f"model.arch={a!r} names a model on a hub or at a URL; {local}")
+        raise InputError(f"model.arch={a!r} names a model on a hub or at a URL; {local}")
     p = str(pretrained) if isinstance(pretrained, (str, Path)) else ''
     if p.startswith(('http://', 'https://', 'hf-hub:', 'hf_hub:', 's3://', 'gs://')):
-        raise ValueError(f"model.pretrained={p!r} is a URL or hub name, not a local file; {local}")
+        raise InputError(f"model.pretrained={p!r} is a URL or hub name, not a local file; {local}")
     bad = sorted(set(kwargs or {}) & set(_REMOTE_KWARGS))
-    if bad: raise ValueError(f"model.kwargs {bad} would let timm fetch or load weights itself; {local}")
+    if bad: raise InputError(f"model.kwargs {bad} would let timm fetch or load weights itself; {local}")
 
 def _weights_file(arch:str, pretrained)->str|None:
     "Resolve `pretrained` (False, True or a path) to a local weights file, or None for random init"
@@ -86,7 +86,7 @@ def _weights_file(arch:str, pretrained)->str|None:
     p = Path(pretrained).expanduser()
     if not p.is_file(): raise WeightsNotFoundError(f"pretrained weights file not found: {p}")
     if p.suffix not in ('.safetensors', '.pth', '.pt', '.bin', '.npz'):
-        raise ValueError(f"{p}: weights must be a .safetensors, .pth, .pt, .bin or .npz file")
+        raise InputError(f"{p}: weights must be a .safetensors, .pth, .pt, .bin or .npz file")
     return str(p)
 
 # %% ../nbs/07_models.ipynb #b5e714a4
@@ -99,14 +99,14 @@ HEADS = {
 def _make_head(in_features:int, n_out:int, head)->nn.Module:
     "A classifier from `in_features` to `n_out` logits described by `head` (None, a name in `HEADS`, or a dict)"
     if isinstance(head, str):
-        if head not in HEADS: raise ValueError(f"unknown head {head!r}; choose from {', '.join(HEADS)} or pass a dict")
+        if head not in HEADS: raise InputError(f"unknown head {head!r}; choose from {', '.join(HEADS)} or pass a dict")
         head = HEADS[head]
     if head is None: return nn.Linear(in_features, n_out)
     unknown = set(head) - {'hidden', 'dropout', 'bn'}
-    if unknown: raise ValueError(f"unknown head keys {sorted(unknown)}; a head dict takes hidden, dropout, bn")
+    if unknown: raise InputError(f"unknown head keys {sorted(unknown)}; a head dict takes hidden, dropout, bn")
     hidden, drop = list(head.get('hidden', [])), head.get('dropout', 0.)
     drop = list(drop) if isinstance(drop, (list, tuple)) else [drop] * len(hidden)
-    if len(drop) != len(hidden): raise ValueError(f"head has {len(hidden)} hidden layers but {len(drop)} dropout values")
+    if len(drop) != len(hidden): raise InputError(f"head has {len(hidden)} hidden layers but {len(drop)} dropout values")
     layers, n = [], in_features
     for h, p in zip(hidden, drop):
         layers += [nn.Linear(n, h)] + ([nn.BatchNorm1d(h)] if head.get('bn') else []) + [nn.ReLU(inplace=True)]
@@ -123,7 +123,7 @@ def _classifier_name(model:nn.Module)->str:
     "Dotted name of timm's classifier module"
     name = model.pretrained_cfg.get('classifier')
     names = [name] if isinstance(name, str) else list(name or [])
-    if len(names) != 1: raise ValueError(f"{model.__class__.__name__} has {len(names)} classifiers; medimg supports one")
+    if len(names) != 1: raise InputError(f"{model.__class__.__name__} has {len(names)} classifiers; medimg supports one")
     return names[0]
 
 # %% ../nbs/07_models.ipynb #d8ef428c
@@ -132,7 +132,7 @@ def adapt_small_input(model:nn.Module)->nn.Module:
     conv1, pool = getattr(model, 'conv1', None), getattr(model, 'maxpool', None)
     first = conv1 if isinstance(conv1, nn.Conv2d) else next((m for m in conv1.modules() if isinstance(m, nn.Conv2d)), None) if conv1 is not None else None
     if first is None or pool is None:
-        raise ValueError(f"small_input adapts the stem of ResNet-family models (conv1 + maxpool); {type(model).__name__} has another stem. "
+        raise InputError(f"small_input adapts the stem of ResNet-family models (conv1 + maxpool); {type(model).__name__} has another stem. "
                          "For 28-64 px inputs use a ResNet (resnet10t, resnet18, resnet18d, ...), upsample with a larger data.image_size, "
                          "or for a ViT set model.kwargs img_size (and a smaller patch_size)")
     first.stride = (1, 1)
@@ -156,23 +156,23 @@ def create_model(arch:str,                 # any timm architecture name, e.g. 'r
     refuse_remote(arch, pretrained, timm_kwargs)   # before timm is asked anything: a hub name makes it open sockets even without weights
     import timm
     if task is None: task = 'binary' if n_out == 1 or (n_out is None and labels is not None and len(labels) == 2) else 'multiclass'
-    if task not in TASKS: raise ValueError(f"task={task!r} is not one of {', '.join(TASKS)}")
+    if task not in TASKS: raise InputError(f"task={task!r} is not one of {', '.join(TASKS)}")
     if labels is None:
-        if n_out is None: raise ValueError("pass n_out or labels")
+        if n_out is None: raise InputError("pass n_out or labels")
         labels = ['negative', 'positive'] if task == 'binary' else [str(i) for i in range(n_out)]
     labels = [str(l) for l in labels]
     expected = n_outputs(task, len(labels))
     if n_out is None: n_out = expected
     if n_out != expected:
         hint = " (binary models have one logit; use task='multiclass' for a 2-way softmax)" if task == 'binary' else ''
-        raise ValueError(f"n_out={n_out} does not match task={task!r} with {len(labels)} labels: expected {expected}{hint}")
-    if in_chans < 1: raise ValueError(f"in_chans must be >= 1, got {in_chans}")
+        raise InputError(f"n_out={n_out} does not match task={task!r} with {len(labels)} labels: expected {expected}{hint}")
+    if in_chans < 1: raise InputError(f"in_chans must be >= 1, got {in_chans}")
     wfile = _weights_file(arch, pretrained)
     kw = dict(pretrained_cfg_overlay=dict(file=wfile)) if wfile else {}
     try: model = timm.create_model(arch, pretrained=wfile is not None, num_classes=n_out, in_chans=in_chans, drop_rate=drop_rate, **kw, **timm_kwargs)
     except TypeError as e:
         if not timm_kwargs or 'unexpected keyword' not in str(e): raise
-        raise ValueError(f"{arch} does not take the argument(s) {timm_kwargs} (model.kwargs): {e}") from None
+        raise InputError(f"{arch} does not take the argument(s) {timm_kwargs} (model.kwargs): {e}") from None
     if small_input: adapt_small_input(model)
     if head is not None:
         name = _classifier_name(model)

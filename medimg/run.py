@@ -15,7 +15,7 @@ import pandas as pd
 
 from .config import config_hash, load_config
 from .tasks import task_plugin
-from .utils import MedimgError
+from .utils import InputError, MedimgError
 from .data import ImageDataset, ManifestError, read_manifest, record_paths, resolve_record_paths
 
 # %% auto #0
@@ -158,7 +158,7 @@ MODEL_FAMILIES = dict(timm=('medimg.models', 'model_from_config', 'check_model_c
 def _family(cfg, i:int):
     import importlib
     fam = cfg.model.family
-    if fam not in MODEL_FAMILIES: raise ValueError(f"model.family={fam!r} is not one of {', '.join(MODEL_FAMILIES)}")
+    if fam not in MODEL_FAMILIES: raise InputError(f"model.family={fam!r} is not one of {', '.join(MODEL_FAMILIES)}")
     mod, *names = MODEL_FAMILIES[fam]
     return getattr(importlib.import_module(mod), names[i])
 

@@ -19,13 +19,13 @@ from .io import ImageReadError
 from .run import (BUNDLE_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
 from .segmentation import SegPreprocess, probs_to_mask, remove_small_objects, sliding_window
-from .serve import STUDY_TYPE2
+from .dicom_results import dicom_seg
 from .utils import MedimgError, jsonable, md_table
 
 
 # %% auto #0
-__all__ = ['TTA_FLIPS', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor', 'dicom_seg', 'segment_folder',
-           'review_page', 'merge_corrections']
+__all__ = ['TTA_FLIPS', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor', 'segment_folder', 'review_page',
+           'merge_corrections']
 
 # %% ../nbs/15c_seg_bundle.ipynb #3bb082eb
 def export_seg_bundle(run,                    # a segmentation run: a `TrainResult`, a `RunModel` or a run folder written by `train`
@@ -138,7 +138,6 @@ class SegPredictor:
         if self.meta.get('task') != 'segmentation' or self.labels.get('task') != 'segmentation':
             raise BundleError(f"{d}: a {self.meta.get('task')!r} bundle, not a segmentation bundle (use Predictor)")
         if self.meta.get('medimg_bundle') != BUNDLE_FORMAT: raise BundleError(f"{d}: bundle format {self.meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        if self.meta.get('task') != 'segmentation': raise BundleError(f"{d}: a {self.meta.get('task') or 'classification'} bundle; load it with `Predictor.load` (CLI: medimg predict, the same command)")
         self.pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
         t = self.meta['tiling']
         self.roi, self.overlap, self.batch = t['roi'], t['overlap'], tile_batch or t['batch']
@@ -147,6 +146,11 @@ class SegPredictor:
         pp = self.meta.get('postprocess') or {}
         self.min_area = max(1, round(pp['min_area'] / pp['at_scale'] ** 2)) if pp.get('min_area') else None   # in pixels of the input
         self.min_area_model = pp['min_area'] * (self.pre.scale / pp['at_scale']) ** 2 if pp.get('min_area') else None   # at the spec's scale (TTA views)
+    @classmethod
+    def load(cls, path, backend:str='onnx', threads:int|None=None, trusted_keys=None)->SegPredictor:
+        "`Predictor.load`'s signature: what `Predictor.load` returns for a segmentation bundle"
+        if backend != 'onnx': raise BundleError(f"{path}: a segmentation bundle runs on ONNX Runtime only (backend={backend!r})")
+        return cls(path, threads=threads, trusted_keys=trusted_keys)
     def segment(self, src, tta:bool=False)->SegPrediction:
         "Segment one image (a path or an array); probabilities resampled back to the input's size. With `tta`, the mean of the `TTA_FLIPS` views and their disagreement"
         import cv2
@@ -183,33 +187,6 @@ def _overlay(x:np.ndarray, m:np.ndarray, side:int=384)->bytes:
     rgb[edge] = (255, 220, 0)
     import io
     buf = io.BytesIO(); Image.fromarray(rgb).save(buf, format='PNG'); return buf.getvalue()
-
-# %% ../nbs/15c_seg_bundle.ipynb #73b83907
-def dicom_seg(source,              # the source image's pydicom Dataset (or its path)
-              mask:np.ndarray,     # H x W label indices at the source's resolution
-              labels:list,         # label table (segment k is labels[k])
-              model:str='medimg',  # algorithm name (the bundle's model and config hash)
-             )->bytes:             # the DICOM SEG file's bytes
-    "A DICOM Segmentation (highdicom) of `mask`, one binary segment per label present in the table, referencing the source image in its study"
-    import copy, io
-    import highdicom as hd
-    import pydicom
-    from pydicom.sr.codedict import codes
-    from medimg import __version__
-    ds = pydicom.dcmread(source) if isinstance(source, (str, Path)) else copy.deepcopy(source)
-    if mask.shape != (ds.Rows, ds.Columns): raise ValueError(f"mask is {mask.shape[0]} x {mask.shape[1]} but the source image is {ds.Rows} x {ds.Columns}")
-    for kw in STUDY_TYPE2:   # highdicom copies the study's attributes; Type 2 ones the source lacks go in empty, as DICOM allows
-        if kw not in ds: setattr(ds, kw, '')
-    algo = hd.AlgorithmIdentificationSequence(name=model[:64], version=str(__version__), family=codes.DCM.ArtificialIntelligence)
-    desc = [hd.seg.SegmentDescription(segment_number=k, segment_label=l, segmented_property_category=codes.SCT.MorphologicallyAbnormalStructure,
-                                      segmented_property_type=codes.SCT.Lesion, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
-                                      algorithm_identification=algo) for k, l in enumerate(labels) if k]
-    sp = [float(v) for v in (ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing') or (1., 1.))]
-    seg = hd.seg.Segmentation(source_images=[ds], pixel_array=mask.astype(np.uint8), segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-                              segment_descriptions=desc, series_instance_uid=hd.UID(), series_number=9902, sop_instance_uid=hd.UID(), instance_number=1,
-                              manufacturer='medimg', manufacturer_model_name=model[:64], software_versions=str(__version__), device_serial_number='none',
-                              pixel_measures=hd.PixelMeasuresSequence(pixel_spacing=sp, slice_thickness=1.0), series_description='medimg AI segmentation')
-    buf = io.BytesIO(); seg.save_as(buf); return buf.getvalue()
 
 # %% ../nbs/15c_seg_bundle.ipynb #69c99eae
 def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle

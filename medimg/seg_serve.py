@@ -15,7 +15,8 @@ from pathlib import Path
 from .export import check_signature
 from .io import ImageReadError, sniff_format
 from .run import CHECKSUMS_FILE, MODEL_CARD_FILE
-from .seg_bundle import SegPredictor, dicom_seg
+from .dicom_results import dicom_seg
+from .seg_bundle import SegPredictor
 from .serve import (TOKEN_ENV, UPLOAD_BODY, ServeError, ServeSettings, ServiceMetrics, WorkerPool, file_id, file_parts, log_setup,
                           read_part, service_app, upload_path)
 from .utils import MedimgError, jsonable

@@ -21,7 +21,7 @@ from .run import DATASET_CARD_FILE, MANIFEST_FILE, SPLIT_REPORT_FILE, write_run_
 from .segmentation import (SegPreprocess, check_masks, dice_iou, min_object_area, probs_to_mask, read_mask, read_mask_manifest, remove_small_objects,
                                  seg_metrics, sliding_window)
 from .tasks import get_task
-from .utils import jsonable
+from .utils import InputError, jsonable
 
 # %% auto #0
 __all__ = ['SEG_ARCHS', 'SEG_LOSSES', 'PatchDataset', 'seg_augment', 'seg_outputs', 'create_seg_model', 'SegLoss', 'DiceScore',
@@ -39,7 +39,7 @@ class PatchDataset:
                  fg_ratio:float=0.5,  # fraction of patches centred on a foreground pixel (the rest uniform)
                  aug=None,          # albumentations pipeline applied to image and mask together
                  seed:int=0, fixed:bool=False):  # fixed: the same patches every epoch (validation)
-        if not 0 <= fg_ratio <= 1: raise ValueError(f"fg_ratio must be in [0, 1], got {fg_ratio}")
+        if not 0 <= fg_ratio <= 1: raise InputError(f"fg_ratio must be in [0, 1], got {fg_ratio}")
         self.images, self.masks, self.pre, self.patch, self.per_image, self.fg_ratio, self.aug = images, masks, pre, patch, per_image, fg_ratio, aug
         self.fg = [np.argwhere(m > 0) for m in masks]
         self.seed, self.fixed, self.epoch = seed, fixed, 0
@@ -79,7 +79,7 @@ def seg_augment(preset:str|None='light', seed:int|None=None):
         medium=[A.HorizontalFlip(), A.VerticalFlip(), A.RandomRotate90(),
                 A.Affine(scale=(0.85, 1.15), rotate=(-20, 20), p=0.5),
                 A.RandomBrightnessContrast(0.15, 0.15, p=0.5), A.GaussNoise(std_range=(0.01, 0.04), p=0.3)])
-    if preset not in presets: raise ValueError(f"augmentation preset {preset!r} is not one of {', '.join(presets)} or None")
+    if preset not in presets: raise InputError(f"augmentation preset {preset!r} is not one of {', '.join(presets)} or None")
     return A.Compose(presets[preset], seed=seed)
 
 # %% ../nbs/12a_seg_training.ipynb #1bbc0424
@@ -87,7 +87,7 @@ SEG_ARCHS = ('unet', 'fpn', 'unetplusplus', 'deeplabv3plus')
 
 def seg_outputs(labels:list)->int:
     "Output channels for a label table: one sigmoid logit for background/foreground, one softmax logit per label otherwise"
-    if len(labels) < 2: raise ValueError(f"a segmentation label table needs background and at least one class, got {labels}")
+    if len(labels) < 2: raise InputError(f"a segmentation label table needs background and at least one class, got {labels}")
     return 1 if len(labels) == 2 else len(labels)
 
 # %% ../nbs/12a_seg_training.ipynb #09712317
@@ -101,13 +101,13 @@ def create_seg_model(labels:list,                 # label table, background firs
                     ):
     "A U-Net (or FPN, U-Net++, DeepLabV3+) on a timm encoder, from segmentation-models-pytorch"
     import segmentation_models_pytorch as smp
-    if arch not in SEG_ARCHS: raise ValueError(f"arch={arch!r} is not one of {', '.join(SEG_ARCHS)}")
+    if arch not in SEG_ARCHS: raise InputError(f"arch={arch!r} is not one of {', '.join(SEG_ARCHS)}")
     if pretrained not in (False, None) and not Path(str(pretrained)).is_file():
         raise FileNotFoundError(f"pretrained={pretrained!r}: pass a local file of {encoder} weights (medimg never downloads); False trains from scratch")
     kw = dict(encoder_name=f'tu-{encoder}', encoder_weights=None, in_channels=in_chans, classes=seg_outputs(labels), encoder_depth=depth)
-    if not 3 <= depth <= 5: raise ValueError(f"depth must be 3, 4 or 5, got {depth}")
+    if not 3 <= depth <= 5: raise InputError(f"depth must be 3, 4 or 5, got {depth}")
     if arch in ('unet', 'unetplusplus'): kw['decoder_channels'] = tuple(decoder_channels or (256, 128, 64, 32, 16)[5 - depth:])
-    elif decoder_channels is not None: raise ValueError(f"decoder_channels applies to unet and unetplusplus, not {arch}")
+    elif decoder_channels is not None: raise InputError(f"decoder_channels applies to unet and unetplusplus, not {arch}")
     cls = dict(unet=smp.Unet, fpn=smp.FPN, unetplusplus=smp.UnetPlusPlus, deeplabv3plus=smp.DeepLabV3Plus)[arch]
     model = cls(**kw)
     if pretrained not in (False, None): _load_encoder(model, pretrained, encoder, in_chans)
@@ -128,9 +128,9 @@ def _load_encoder(model, path, encoder:str, in_chans:int):
     extra = [k for k in sd if k not in own and k.split('.')[0] in used]
     sd = {k: v for k, v in sd.items() if k in own}
     missing = [k for k in own if k not in sd]
-    if missing or extra: raise ValueError(f"{path}: not {encoder} weights: {len(missing)} encoder tensors missing, {len(extra)} unknown, e.g. {(missing + extra)[:3]}")
+    if missing or extra: raise InputError(f"{path}: not {encoder} weights: {len(missing)} encoder tensors missing, {len(extra)} unknown, e.g. {(missing + extra)[:3]}")
     bad = [k for k in sd if sd[k].shape != own[k].shape]
-    if bad: raise ValueError(f"{path}: tensor shapes differ from the {encoder} encoder, e.g. {bad[0]}: {tuple(sd[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}")
+    if bad: raise InputError(f"{path}: tensor shapes differ from the {encoder} encoder, e.g. {bad[0]}: {tuple(sd[bad[0]].shape)} vs {tuple(own[bad[0]].shape)}")
     target.load_state_dict(sd)
 
 # %% ../nbs/12a_seg_training.ipynb #20647e67
@@ -143,7 +143,7 @@ class SegLoss(nn.Module):
                  tversky=(0.3, 0.7)):       # Tversky's (alpha, beta): beta > alpha weighs missed foreground more (tiny objects)
         super().__init__()
         from monai import losses as ml
-        if name not in SEG_LOSSES: raise ValueError(f"loss {name!r} is not one of {', '.join(SEG_LOSSES)}")
+        if name not in SEG_LOSSES: raise InputError(f"loss {name!r} is not one of {', '.join(SEG_LOSSES)}")
         self.name, self.binary = name, seg_outputs(list(labels)) == 1
         act = dict(sigmoid=True) if self.binary else dict(softmax=True, to_onehot_y=True)
         self.loss = dict(dice=lambda: ml.DiceLoss(**act), dice_ce=lambda: ml.DiceCELoss(**act), dice_focal=lambda: ml.DiceFocalLoss(**act),

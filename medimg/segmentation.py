@@ -15,7 +15,7 @@ import pandas as pd
 
 from .io import ImageReadError, apply_window, percentile_window, read_image
 from .transforms import Preprocess
-from .utils import MedimgError, jsonable
+from .utils import InputError, MedimgError, jsonable
 
 # %% auto #0
 __all__ = ['SEG_STORAGE', 'SegPreprocess', 'MaskError', 'read_mask', 'check_masks', 'read_mask_manifest', 'chest_seg_manifest',
@@ -33,11 +33,11 @@ class SegPreprocess:
     normalize: dict|None = None           # dict(mean=[...], std=[...]) per channel, or None
     max_pixels: int|None = None           # decode budget passed to `read_image` (None: `MAX_PIXELS`)
     def __post_init__(self):
-        if not 0 < self.scale <= 4: raise ValueError(f"scale must be in (0, 4], got {self.scale}")
+        if not 0 < self.scale <= 4: raise InputError(f"scale must be in (0, 4], got {self.scale}")
         if self.percentile is not None:
             self.percentile = tuple(self.percentile)
             if not (len(self.percentile) == 2 and 0 <= self.percentile[0] < self.percentile[1] <= 100):
-                raise ValueError(f"percentile must be (lo, hi) with 0 <= lo < hi <= 100, got {self.percentile}")
+                raise InputError(f"percentile must be (lo, hi) with 0 <= lo < hi <= 100, got {self.percentile}")
         self._pre = Preprocess(window=self.window, channels=self.channels, normalize=self.normalize, max_pixels=self.max_pixels)
     def to_dict(self)->dict: return jsonable({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
     @classmethod
@@ -129,9 +129,9 @@ def check_masks(df:pd.DataFrame,          # manifest with `path` and `mask` colu
                 max_pixels:int|None=None,
                )->tuple[pd.DataFrame, dict]: # (the rows kept, with per-class pixel fractions; report)
     "Check every image/mask pair: readable, same size, known labels; count empty masks and class pixels"
-    if on_error not in ('raise', 'skip'): raise ValueError(f"on_error={on_error!r}: use 'raise' or 'skip'")
+    if on_error not in ('raise', 'skip'): raise InputError(f"on_error={on_error!r}: use 'raise' or 'skip'")
     for c in ('path', 'mask'):
-        if c not in df.columns: raise ValueError(f"the manifest has no {c!r} column (segmentation manifests need path and mask)")
+        if c not in df.columns: raise InputError(f"the manifest has no {c!r} column (segmentation manifests need path and mask)")
     rows, skipped, counts = [], [], np.zeros(len(labels), np.int64)
     for i, r in df.iterrows():
         try:
@@ -218,7 +218,7 @@ def match_objects(pred:np.ndarray,    # H x W binary prediction
                  )->dict:             # tp, fp, fn, precision, recall, f1, and the object counts
     "Object-level detection by connected components (8-connectivity): how many spheroids were found, missed, invented"
     from scipy.ndimage import label
-    if iou < 0.5: raise ValueError(f"iou must be >= 0.5 so that each object matches at most one other, got {iou}")
+    if iou < 0.5: raise InputError(f"iou must be >= 0.5 so that each object matches at most one other, got {iou}")
     lp, n_p = label(np.asarray(pred, bool), structure=np.ones((3, 3)))
     lt, n_t = label(np.asarray(target, bool), structure=np.ones((3, 3)))
     tp = 0
@@ -279,9 +279,9 @@ def sliding_window(image:np.ndarray,  # C x H x W model input (any size)
                    sigma_scale:float=0.125,
                   )->np.ndarray:      # K x H x W
     "Tiled prediction of a large image with overlapping windows blended by weight, in numpy (equal to MONAI's `sliding_window_inference`)"
-    if not 0 <= overlap < 1: raise ValueError(f"overlap must be in [0, 1), got {overlap}")
-    if mode not in ('gaussian', 'constant'): raise ValueError(f"mode={mode!r}: use 'gaussian' or 'constant'")
-    if image.ndim != 3: raise ValueError(f"expected a C x H x W image, got shape {image.shape}")
+    if not 0 <= overlap < 1: raise InputError(f"overlap must be in [0, 1), got {overlap}")
+    if mode not in ('gaussian', 'constant'): raise InputError(f"mode={mode!r}: use 'gaussian' or 'constant'")
+    if image.ndim != 3: raise InputError(f"expected a C x H x W image, got shape {image.shape}")
     roi = tuple(int(r) for r in roi); c, h0, w0 = image.shape
     ph, pw = max(roi[0] - h0, 0), max(roi[1] - w0, 0)
     x = np.pad(image, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2))) if ph or pw else image

@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
 
 from .io import pseudonymize
-from .utils import write_if_changed
+from .utils import InputError, write_if_changed
 
 # %% auto #0
 __all__ = ['SITES', 'FINDINGS', 'NEGATIVE', 'TASK_LABELS', 'make_synthetic_dataset', 'show_synthetic']
@@ -222,12 +222,12 @@ def make_synthetic_dataset(dest:str|Path,                 # output folder (creat
                           ):                              # manifest DataFrame (also saved as manifest.csv)
     "Write a seeded chest-radiograph-like DICOM dataset with masks, boxes and HAM10000/NIH-style CSVs"
     import pandas as pd
-    if task not in TASK_LABELS: raise ValueError(f"task={task!r} is not one of {', '.join(TASK_LABELS)}")
-    if not 0 <= prevalence <= 1: raise ValueError(f"prevalence must be in [0, 1], got {prevalence}")
-    if not 1 <= sites <= len(SITES): raise ValueError(f"sites must be between 1 and {len(SITES)}, got {sites}")
+    if task not in TASK_LABELS: raise InputError(f"task={task!r} is not one of {', '.join(TASK_LABELS)}")
+    if not 0 <= prevalence <= 1: raise InputError(f"prevalence must be in [0, 1], got {prevalence}")
+    if not 1 <= sites <= len(SITES): raise InputError(f"sites must be between 1 and {len(SITES)}, got {sites}")
     lo, hi = images_per_patient
-    if not 1 <= lo <= hi: raise ValueError(f"images_per_patient must be (lo, hi) with 1 <= lo <= hi, got {images_per_patient}")
-    if size < 32: raise ValueError(f"size must be at least 32 pixels, got {size}")
+    if not 1 <= lo <= hi: raise InputError(f"images_per_patient must be (lo, hi) with 1 <= lo <= hi, got {images_per_patient}")
+    if size < 32: raise InputError(f"size must be at least 32 pixels, got {size}")
     dest = Path(dest)
     for d in ('images', 'masks'): (dest/d).mkdir(parents=True, exist_ok=True)
     salt = f'medimg-synthetic-{seed}'

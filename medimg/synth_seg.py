@@ -9,6 +9,7 @@ from __future__ import annotations
 import io, math
 from pathlib import Path
 import numpy as np
+from .utils import InputError
 
 # %% auto #0
 __all__ = ['SPHEROID_LABELS', 'SPHEROID_CORE_LABELS', 'render_spheroids', 'make_spheroid_dataset']
@@ -102,8 +103,8 @@ def make_spheroid_dataset(dest:str|Path,            # output folder (created): i
     from medimg.io import pseudonymize
     from medimg.utils import write_if_changed
     h, w = (size, size) if isinstance(size, int) else size
-    if min(h, w) < 64: raise ValueError(f"size must be at least 64 pixels, got {size}")
-    if n_images < 1: raise ValueError(f"n_images must be >= 1, got {n_images}")
+    if min(h, w) < 64: raise InputError(f"size must be at least 64 pixels, got {size}")
+    if n_images < 1: raise InputError(f"n_images must be >= 1, got {n_images}")
     plates = plates or max(1, math.ceil(n_images / 4))
     dest = Path(dest)
     for d in ('images', 'masks'): (dest/d).mkdir(parents=True, exist_ok=True)

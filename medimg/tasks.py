@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib, importlib
 from dataclasses import dataclass
 
-from .utils import MedimgError
+from .utils import InputError, MedimgError
 
 # %% auto #0
 __all__ = ['TASK_REGISTRY', 'TASKS', 'Task', 'UnknownTaskError', 'register_task', 'get_task', 'task_names', 'task_plugin']
@@ -28,6 +28,7 @@ class Task:
     dicom_result: str   # the DICOM object of an answer: 'SR' (a structured report) or 'SEG' (a segmentation)
     inferer: str        # 'whole' (one forward pass per image at the spec's size) or 'sliding_window' (tiles blended at the image's own size)
     plugin: str         # 'module:attribute' of the object that builds its data, model, loss, metrics and evaluation
+    predictor: str = 'medimg.export:Predictor'   # 'module:attribute' of what `Predictor.load` returns for its bundles (rows, or masks)
 
     @property
     def default_loss(self)->str: return self.losses[0]
@@ -42,7 +43,7 @@ def register_task(task:Task,            # the entry
                   replace:bool=False,   # allow replacing an entry of the same name
                  )->Task:
     "Add `task` to `TASK_REGISTRY`"
-    if task.name in TASK_REGISTRY and not replace: raise ValueError(f"task {task.name!r} is already registered; pass replace=True to replace it")
+    if task.name in TASK_REGISTRY and not replace: raise InputError(f"task {task.name!r} is already registered; pass replace=True to replace it")
     TASK_REGISTRY[task.name] = task
     return task
 
@@ -67,7 +68,7 @@ for _t in (
          'each finding is recalibrated on its own, with its own operating point', 'SR', 'whole', _IMAGE),
     Task('segmentation', 'mask', 'sigmoid', 'dice', ('dice_ce', 'dice', 'dice_focal', 'tversky'), 'pixel_threshold',
          'pixel probabilities inside the region of interest; their reliability is measured, and masks are the most probable label per pixel',
-         'SEG', 'sliding_window', 'medimg.seg_training:SegmentationTask'),
+         'SEG', 'sliding_window', 'medimg.seg_training:SegmentationTask', 'medimg.seg_bundle:SegPredictor'),
 ): register_task(_t)
 TASKS = task_names()
 

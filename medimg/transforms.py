@@ -16,7 +16,7 @@ from fastcore.basics import patch
 
 from .config import ConfigError
 from .io import WINDOW_PRESETS, read_image
-from .utils import IMAGENET_STATS
+from .utils import IMAGENET_STATS, InputError
 
 
 # %% auto #0
@@ -39,14 +39,14 @@ class Preprocess:
     normalize: str|dict|None = 'imagenet'  # 'imagenet', dict(mean=[...], std=[...]) or None
     max_pixels: int|None = None      # decode budget passed to `read_image` (None: `MAX_PIXELS`); a safety limit, not part of `spec_hash`
     def __post_init__(self):
-        if self.resize not in RESIZE_POLICIES: raise ValueError(f"resize={self.resize!r} is not one of {', '.join(RESIZE_POLICIES)}")
-        if not isinstance(self.size, int) or self.size < 8: raise ValueError(f"size must be an int >= 8, got {self.size!r}")
+        if self.resize not in RESIZE_POLICIES: raise InputError(f"resize={self.resize!r} is not one of {', '.join(RESIZE_POLICIES)}")
+        if not isinstance(self.size, int) or self.size < 8: raise InputError(f"size must be an int >= 8, got {self.size!r}")
         if isinstance(self.window, tuple): self.window = list(self.window) if len(self.window) != 2 else self.window
         if isinstance(self.normalize, str) and self.normalize != 'imagenet':
-            raise ValueError(f"normalize={self.normalize!r}: use 'imagenet', dict(mean=..., std=...) or None "
+            raise InputError(f"normalize={self.normalize!r}: use 'imagenet', dict(mean=..., std=...) or None "
                              "(for training-split statistics, call `dataset_stats` and pass the dict)")
         if isinstance(self.normalize, dict) and set(self.normalize) != {'mean', 'std'}:
-            raise ValueError(f"normalize dict needs exactly the keys mean and std, got {sorted(self.normalize)}")
+            raise InputError(f"normalize dict needs exactly the keys mean and std, got {sorted(self.normalize)}")
 
 # %% ../nbs/04_transforms.ipynb #9e3c3a20
 @patch
@@ -61,7 +61,7 @@ def from_dict(cls:Preprocess, d:dict)->Preprocess:
     "The spec `to_dict` gave; an unknown key is an error"
     d = dict(d)
     unknown = set(d) - {f.name for f in dataclasses.fields(Preprocess)}
-    if unknown: raise ValueError(f"unknown Preprocess keys {sorted(unknown)}")
+    if unknown: raise InputError(f"unknown Preprocess keys {sorted(unknown)}")
     w = d.get('window')
     if isinstance(w, dict): d['window'] = (w['center'], w['width'])
     elif isinstance(w, list): d['window'] = [tuple(o) if isinstance(o, list) else (o['center'], o['width']) if isinstance(o, dict) else o for o in w]
@@ -149,7 +149,7 @@ def _norm_stats(normalize, channels:int):
     mean, std = np.asarray(st['mean'], np.float32), np.asarray(st['std'], np.float32)
     if len(mean) != channels:
         if len(mean) == 3 and channels in (1, 2) or len(mean) == 1: mean, std = np.full(channels, mean.mean(), np.float32), np.full(channels, std.mean(), np.float32)
-        else: raise ValueError(f"normalisation has {len(mean)} channels but the image has {channels}")
+        else: raise InputError(f"normalisation has {len(mean)} channels but the image has {channels}")
     return mean, std
 
 @patch
@@ -169,7 +169,7 @@ def load(self:Preprocess, src)->np.ndarray: # a file path or an HxW(xC) array
     "Read (`read`), CLAHE and resize: float32 size x size x (the image's own channels)"
     x = self.read(src)[0]
     if x.ndim == 2: x = x[..., None]
-    if x.ndim != 3: raise ValueError(f"expected an HxW or HxWxC image, got shape {x.shape}")
+    if x.ndim != 3: raise InputError(f"expected an HxW or HxWxC image, got shape {x.shape}")
     if self.clahe: x = apply_clahe(x, **self.clahe)
     x = apply_geometry(x, self.resize, self.size)
     return x[..., None] if x.ndim == 2 else x
@@ -179,7 +179,7 @@ def _channels(x:np.ndarray, channels:int)->np.ndarray:
     if c == channels: return x
     if c == 1: return np.repeat(x, channels, -1)
     if c == 3 and channels == 1: return (x[..., 0] * np.float32(0.299) + x[..., 1] * np.float32(0.587) + x[..., 2] * np.float32(0.114))[..., None]
-    raise ValueError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={channels}")
+    raise InputError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={channels}")
 
 @patch
 def finish(self:Preprocess, x:np.ndarray)->np.ndarray: # `load`'s output
@@ -203,7 +203,7 @@ def finish_batch(self:Preprocess, x):
     if c != self.channels:
         if c == 1: x = x.expand(-1, self.channels, -1, -1)
         elif c == 3 and self.channels == 1: x = (x[:, 0] * 0.299 + x[:, 1] * 0.587 + x[:, 2] * 0.114)[:, None]
-        else: raise ValueError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={self.channels}")
+        else: raise InputError(f"image has {c} channels (e.g. a {c}-window stack) but the spec asks for channels={self.channels}")
     st = _norm_stats(self.normalize, x.shape[1])
     if st is not None:
         m, s = (torch.as_tensor(v, device=x.device, dtype=x.dtype)[None, :, None, None] for v in st)
@@ -242,7 +242,7 @@ AUG_PRESETS = {
 
 def get_augment(preset:str='light', hflip:bool=False, seed:int|None=None):
     "An albumentations pipeline for `preset` (see `AUG_PRESETS`); `hflip` adds horizontal flips"
-    if preset not in AUG_PRESETS: raise ValueError(f"unknown augmentation {preset!r}; choose from {', '.join(AUG_PRESETS)}")
+    if preset not in AUG_PRESETS: raise InputError(f"unknown augmentation {preset!r}; choose from {', '.join(AUG_PRESETS)}")
     A = _albumentations()
     tf = AUG_PRESETS[preset](A) + ([A.HorizontalFlip(p=0.5)] if hflip else [])
     return A.Compose(tf, seed=seed)

@@ -11,12 +11,16 @@ import math, os
 import numpy as np
 
 # %% auto #0
-__all__ = ['THREAD_VARS', 'IMAGENET_STATS', 'MedimgError', 'sigmoid', 'softmax', 'cpu_count', 'limit_threads', 'jsonable',
-           'md_table', 'atomic_write', 'write_if_changed']
+__all__ = ['THREAD_VARS', 'IMAGENET_STATS', 'MedimgError', 'InputError', 'sigmoid', 'softmax', 'cpu_count', 'limit_threads',
+           'jsonable', 'md_table', 'atomic_write', 'write_if_changed']
 
 # %% ../nbs/00_utils.ipynb #78c263dd
 class MedimgError(Exception):
     "Base of every error medimg raises on purpose; the CLI prints it as one line and exits with code 2"
+
+# %% ../nbs/00_utils.ipynb #b4eb8794
+class InputError(MedimgError, ValueError):
+    "A value, an option or a file medimg cannot use; the message names it and says what would do"
 
 # %% ../nbs/00_utils.ipynb #0d04fe44
 def sigmoid(z)->np.ndarray:
