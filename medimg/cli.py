@@ -147,11 +147,10 @@ def _print_seg(res):
                         '(torchrun --nproc_per_node=N -m medimg train ...) it trains one process per device; rank 0 writes and reports.')
 def _train(args)->int:
     from types import SimpleNamespace
-    from medimg.tasks import get_task
     from medimg.training import dist_info, train
     res = train(load_config(args.config, args.overrides), quiet=args.quiet, resume='auto' if args.resume else False)
     if dist_info()[0] != 0: return 0   # under torchrun, one report
-    if get_task(res.task).output == 'mask':   # whole-image scores are the run's own evaluation; the bundle is `medimg export`'s
+    if _mask_task(res.task):   # whole-image scores are the run's own evaluation; the bundle is `medimg export`'s
         _print_seg(res); print(f"export     : medimg export --run {res.run_dir}"); return 0
     ev = None
     if not args.no_evaluate:
@@ -239,10 +238,8 @@ def _medmnist(args)->int:
 def _export(args)->int:
     from medimg.export import ExportError, export_bundle
     from medimg.run import BUNDLE_DIR, BUNDLE_FILE, CONFIG_FILE, MODEL_CARD_FILE
-    from medimg.tasks import get_task
     dest = Path(args.out) if args.out else Path(args.run)/BUNDLE_DIR
-    task = load_config(Path(args.run)/CONFIG_FILE).data.task if (Path(args.run)/CONFIG_FILE).is_file() else None
-    mask = task in TASK_REGISTRY and get_task(task).output == 'mask'
+    mask = _mask_task(load_config(Path(args.run)/CONFIG_FILE).data.task if (Path(args.run)/CONFIG_FILE).is_file() else None)
     if mask and (args.format or args.quantize): raise MedimgError('--format and --quantize apply to classification bundles; a segmentation bundle is fp32 ONNX')
     try:
         if mask:
@@ -260,6 +257,10 @@ def _export(args)->int:
     print(f"signed by  : {meta['signature']['key_fingerprint']}" if meta.get('signature') else "signed by  : nobody (pass --sign-key KEY; see medimg keygen)")
     print(f"predict    : medimg predict --bundle {dest} FILES_OR_FOLDERS --out DIR" if mask else f"predict    : medimg predict --bundle {dest} FILES_OR_CSV --csv predictions.csv")
     return 0
+
+def _mask_task(task:str|None)->bool:
+    "Whether a registered task answers with masks (its bundles write folders of masks, not rows)"
+    return task in TASK_REGISTRY and TASK_REGISTRY[task].output == 'mask'
 
 def _bundle_task(bundle)->str|None:
     "The task a bundle's bundle.json names (None when unreadable: its verification then says why)"
@@ -287,9 +288,7 @@ def _bundle_task(bundle)->str|None:
                         'are listed with the reason in the error column (exit code 1 if there are any).')
 def _predict(args)->int:
     from medimg.export import BundleError, Predictor, expand_inputs
-    from medimg.tasks import get_task
-    task = _bundle_task(args.bundle)
-    if task in TASK_REGISTRY and get_task(task).output == 'mask': return _segment(args)
+    if _mask_task(_bundle_task(args.bundle)): return _segment(args)
     try: p = Predictor.load(args.bundle, backend=args.backend, trusted_keys=args.trusted_key)
     except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
     prev = args.prevalence
@@ -413,12 +412,10 @@ def _robustness(args)->int:
                         'Set $MEDIMG_SERVE_TOKEN to require a bearer token on /v1/. Logs name requests and files by pseudonymous ids only.')
 def _serve(args)->int:
     from medimg.serve import ServeSettings, serve
-    from medimg.tasks import get_task
     s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
                       batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, model_threads=args.model_threads,
                       isolate=not args.no_isolate, trusted_keys=args.trusted_key)
-    task = _bundle_task(args.bundle)
-    if task in TASK_REGISTRY and get_task(task).output == 'mask':
+    if _mask_task(_bundle_task(args.bundle)):
         from medimg.seg_serve import serve_seg
         if args.workers != 1: raise MedimgError('--workers applies to classification bundles; a segmentation bundle scales with --decode-workers (segmentation worker processes)')
         serve_seg(args.bundle, host=args.host, port=args.port, settings=s, log_level=args.log_level)

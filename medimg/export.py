@@ -22,7 +22,7 @@ from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DA
                         OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE, CLIP_FILE, ADAPTER_FILE, TEXT_EMBEDDINGS_FILE)
 from .ood import InputProfile, OODDetector, image_info
 from .transforms import Preprocess
-from .tasks import TASK_REGISTRY, get_task
+from .tasks import TASK_REGISTRY, get_task, resolve
 from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
@@ -890,9 +890,7 @@ class Predictor:
         if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
         if meta.get('task') in TASK_REGISTRY and get_task(meta['task']).output == 'mask':   # masks, not rows: the task's own predictor (`15c_seg_bundle`)
-            import importlib
-            mod, name = get_task(meta['task']).predictor.split(':')
-            return getattr(importlib.import_module(mod), name).load(d, backend=backend, threads=threads, trusted_keys=trusted_keys)
+            return resolve(get_task(meta['task']).predictor).load(d, backend=backend, threads=threads, trusted_keys=trusted_keys)
         _, signer = _verify(d, trusted_keys, content=True)   # the signature checked once
         pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())

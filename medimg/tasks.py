@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from .utils import InputError, MedimgError
 
 # %% auto #0
-__all__ = ['TASK_REGISTRY', 'TASKS', 'Task', 'UnknownTaskError', 'register_task', 'get_task', 'task_names', 'task_plugin']
+__all__ = ['TASK_REGISTRY', 'TASKS', 'Task', 'UnknownTaskError', 'register_task', 'get_task', 'task_names', 'resolve',
+           'task_plugin']
 
 # %% ../nbs/01a_tasks.ipynb #be77cc9c
 @dataclass(frozen=True)
@@ -73,7 +74,11 @@ for _t in (
 TASKS = task_names()
 
 # %% ../nbs/01a_tasks.ipynb #c09126a8
+def resolve(ref:str):
+    "The object a registry names as `'module:attribute'`, imported now"
+    mod, attr = ref.split(':')
+    return getattr(importlib.import_module(mod), attr)
+
 def task_plugin(name:str):
     "The plug-in object of task `name` (imported now: its module may need torch)"
-    mod, attr = get_task(name).plugin.split(':')
-    return getattr(importlib.import_module(mod), attr)
+    return resolve(get_task(name).plugin)
