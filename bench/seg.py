@@ -4,7 +4,7 @@
   windows, 25% overlap, Gaussian blending, 4 windows per call) predicted at full resolution by
   - MONAI's `sliding_window_inference` on the eager model (the baseline),
   - medimg's numpy `sliding_window` on the eager model,
-  - `SegPredictor` on the ONNX bundle, from the TIFF file (reading, stretching, tiling, blending, postprocessing; no torch),
+  - `Predictor` on the ONNX bundle, from the TIFF file (reading, stretching, tiling, blending, postprocessing; no torch),
   - and one forward pass over the whole padded image (what tiling avoids: its memory).
   Each runs in a fresh process: seconds per image (median of --reps) and the process's peak RSS; ratios against MONAI's time.
   Goals (segmentation issue): the bundle within 1.2x of MONAI's time; its peak memory below 1.5 GB.
@@ -39,8 +39,8 @@ def _child(method, bundle, image, reps, q):
     warnings.simplefilter('ignore')
     from medimg.segmentation import SegPreprocess
     if method == 'bundle':
-        from medimg.seg_bundle import SegPredictor
-        sp = SegPredictor(bundle)
+        from medimg.export import Predictor
+        sp = Predictor.load(bundle)
         before = _peak_mb()
         f = lambda: sp.segment(image)
     else:
@@ -94,7 +94,7 @@ def _train(d, df, labels, name, epochs=12, track=False):
 
 def infer(reps:int):
     import tifffile
-    from medimg.seg_bundle import export_seg_bundle
+    from medimg.export import export_bundle
     from medimg.synth_seg import SPHEROID_LABELS, make_spheroid_dataset, render_spheroids
     from medimg.training import train
     with tempfile.TemporaryDirectory() as d:
@@ -103,14 +103,14 @@ def infer(reps:int):
         # the timing does not depend on the weights: one short epoch at full resolution gives a real run folder and bundle
         r = train(_cfg(d, 'run', SPHEROID_LABELS, 'model.depth=4', 'data.patch=256', 'data.per_image=2', 'train.epochs=1', 'data.bs=4', 'data.valid_pct=0.5',
                        'data.test_pct=0', 'train.track=false'), df, quiet=True)
-        bundle = export_seg_bundle(r, r.run_dir/'bundle')
+        bundle = export_bundle(r, r.run_dir/'bundle')
         img, _ = render_spheroids(np.random.default_rng(7), *SIDE)
         image = d/'field.tif'; tifffile.imwrite(image, img)
         res = {m: measure(m, bundle, image, reps) for m in ('monai', 'numpy', 'bundle', 'whole')}
     base = res['monai'][0]
     print(f"\n{SIDE[0]} x {SIDE[1]} px, 256 px windows, 25% overlap, 4 per call, {len(os.sched_getaffinity(0))} cores; median of {reps}")
     print(f"{'method':<34}{'s/image':>9}{'x MONAI':>9}{'peak RSS MB':>13}{'RSS before MB':>15}")
-    names = dict(monai="MONAI sliding_window_inference", numpy="medimg sliding_window (torch)", bundle="SegPredictor (ONNX bundle, file)", whole="one forward pass, whole image")
+    names = dict(monai="MONAI sliding_window_inference", numpy="medimg sliding_window (torch)", bundle="Predictor (ONNX bundle, file)", whole="one forward pass, whole image")
     for m, (s, peak, before) in res.items():
         print(f"{names[m]:<34}{s:>9.2f}{s / base:>9.2f}{peak:>13.0f}{before:>15.0f}")
     print(f"goal: bundle <= 1.2x MONAI ({res['bundle'][0] / base:.2f}x); bundle peak < 1500 MB ({res['bundle'][1]:.0f} MB)")
@@ -119,7 +119,8 @@ def infer(reps:int):
 
 def loop(control:bool, by:str='entropy'):
     import pandas as pd
-    from medimg.seg_bundle import SegPredictor, export_seg_bundle, merge_corrections, review_page, segment_folder
+    from medimg.export import Predictor, export_bundle
+    from medimg.seg_bundle import merge_corrections, review_page
     from medimg.synth_seg import SPHEROID_LABELS, make_spheroid_dataset
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
@@ -130,8 +131,8 @@ def loop(control:bool, by:str='entropy'):
         both = lambda tr: pd.concat([tr.assign(split='train'), val.assign(split='valid')], ignore_index=True)
         t = time.perf_counter()
         r1 = _train(d, both(lab), SPHEROID_LABELS, 'round1')
-        sp = SegPredictor(export_seg_bundle(r1, d/'round1'/'bundle'))
-        q = review_page(segment_folder(sp, list(pool.path), d/'pred', tta=True), d/'pred', n_flag=6, by=by)
+        sp = Predictor.load(export_bundle(r1, d/'round1'/'bundle'))
+        q = review_page(sp.predict(pool, out=d/'pred', tta=True), d/'pred', n_flag=6, by=by)
         from medimg.segmentation import read_mask
         from PIL import Image
         truth = pool.set_index('path')['mask']

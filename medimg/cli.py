@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/cli.html.md"""
 
 # %% ../nbs/17_cli.ipynb #5cd2c857
 from __future__ import annotations
-import argparse, json, shutil, sys
+import argparse, json, sys
 from pathlib import Path
 
 import yaml
@@ -164,13 +164,12 @@ def _train(args)->int:
 # %% ../nbs/17_cli.ipynb #d0d6218c
 def _segment(args)->int:
     "`medimg predict` with a segmentation bundle: masks, probability maps, overlays, a summary and a review page ranked by uncertainty, into --out"
-    from medimg.export import expand_inputs
-    from medimg.seg_bundle import SegPredictor, review_page, segment_folder
+    from medimg.export import Predictor, expand_inputs
+    from medimg.seg_bundle import review_page
     if not args.csv: raise MedimgError("a segmentation bundle writes masks, probability maps and a review page: give the folder with --out DIR")
     args.out = args.csv
-    sp = SegPredictor(args.bundle, threads=args.threads, tile_batch=args.tile_batch, trusted_keys=args.trusted_key)
-    paths = list(expand_inputs(args.inputs).path)
-    res = segment_folder(sp, paths, args.out, tta=not args.no_tta)
+    pred = Predictor.load(args.bundle, threads=args.threads, tile_batch=args.tile_batch, trusted_keys=args.trusted_key)
+    res = pred.predict(expand_inputs(args.inputs), out=args.out, tta=not args.no_tta, progress=not args.quiet)
     q = review_page(res, args.out, n_flag=args.flag)
     bad = res[res.error.notna()] if 'error' in res else res.iloc[:0]
     print(f"segmented  : {len(q)} of {len(res)} images; foreground {q.foreground.mean():.1%} on average, {int(q.objects.sum())} objects" if len(q) else f"segmented  : 0 of {len(res)} images")
@@ -241,12 +240,7 @@ def _export(args)->int:
     dest = Path(args.out) if args.out else Path(args.run)/BUNDLE_DIR
     mask = _mask_task(load_config(Path(args.run)/CONFIG_FILE).data.task if (Path(args.run)/CONFIG_FILE).is_file() else None)
     if mask and (args.format or args.quantize): raise MedimgError('--format and --quantize apply to classification bundles; a segmentation bundle is fp32 ONNX')
-    try:
-        if mask:
-            from medimg.seg_bundle import export_seg_bundle
-            if dest.exists() and args.overwrite: shutil.rmtree(dest)
-            dest = export_seg_bundle(args.run, dest, sign_key=args.sign_key)
-        else: dest = export_bundle(args.run, dest, formats=args.format, quantize=args.quantize, overwrite=args.overwrite, sign_key=args.sign_key)
+    try: dest = export_bundle(args.run, dest, formats=args.format, quantize=args.quantize, overwrite=args.overwrite, sign_key=args.sign_key)
     except (ExportError, FileExistsError, ValueError) as e: print(f'medimg export: error: {e}', file=sys.stderr); return 2
     meta = json.loads((dest/BUNDLE_FILE).read_text()); v = meta['onnx_verification']
     print(f"bundle     : {dest} ({meta['task']}, {meta['precision']}, opset {meta['opset']})")
@@ -287,7 +281,8 @@ def _bundle_task(bundle)->str|None:
                         'in worker processes, and writes one row per input as each batch completes; unreadable files, and files that crash the decoder, '
                         'are listed with the reason in the error column (exit code 1 if there are any).')
 def _predict(args)->int:
-    from medimg.export import BundleError, Predictor, expand_inputs
+    from medimg.bundle import BundleError
+    from medimg.export import Predictor, expand_inputs
     if _mask_task(_bundle_task(args.bundle)): return _segment(args)
     try: p = Predictor.load(args.bundle, backend=args.backend, trusted_keys=args.trusted_key)
     except BundleError as e: print(f'medimg predict: error: {e}', file=sys.stderr); return 2
@@ -336,7 +331,7 @@ def _recalibrate(args)->int:
             description='Keep the private key where bundles are exported; give the public key to every machine that loads them '
                         '(medimg predict --trusted-key, or the MEDIMG_TRUSTED_KEYS environment variable).')
 def _keygen(args)->int:
-    from medimg.export import key_fingerprint, keygen
+    from medimg.bundle import key_fingerprint, keygen
     try: priv, pub = keygen(args.out, args.name, overwrite=args.overwrite)
     except FileExistsError as e: print(f'medimg keygen: error: {e}', file=sys.stderr); return 2
     print(f"private key: {priv} (keep it secret)\npublic key : {pub}\nfingerprint: {key_fingerprint(pub)}")
@@ -415,11 +410,6 @@ def _serve(args)->int:
     s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
                       batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, model_threads=args.model_threads,
                       isolate=not args.no_isolate, trusted_keys=args.trusted_key)
-    if _mask_task(_bundle_task(args.bundle)):
-        from medimg.seg_serve import serve_seg
-        if args.workers != 1: raise MedimgError('--workers applies to classification bundles; a segmentation bundle scales with --decode-workers (segmentation worker processes)')
-        serve_seg(args.bundle, host=args.host, port=args.port, settings=s, log_level=args.log_level)
-        return 0
     serve(args.bundle, host=args.host, port=args.port, workers=args.workers, settings=s, log_level=args.log_level)
     return 0
 

@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/export.html.md"""
 
 # %% ../nbs/15_export.ipynb #a38d3a05
 from __future__ import annotations
-import dataclasses, datetime, hashlib, json, os, shutil, sys, warnings
+import dataclasses, datetime, json, os, shutil, sys, warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -15,332 +15,25 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
+from .bundle import (BUNDLE_FORMAT, BundleError, bundle_meta, check_signature, key_fingerprint, load_ood, load_private_key,
+                           sha256_file, sign_bundle, strict_json, verify_bundle, write_checksums)
 from .calibration import Calibrator
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
                         MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
                         OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE, CLIP_FILE, ADAPTER_FILE, TEXT_EMBEDDINGS_FILE)
-from .ood import InputProfile, OODDetector, image_info
+from .ood import image_info
 from .transforms import Preprocess
 from .tasks import TASK_REGISTRY, get_task, resolve
-from .utils import MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
+from .utils import InputError, MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BUNDLE_KEYS', 'BundleError', 'ExportError', 'write_checksums',
-           'read_safetensors', 'key_fingerprint', 'keygen', 'sign_bundle', 'trusted_keys_from_env', 'check_signature',
-           'verify_bundle', 'bundle_content_problems', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle',
-           'bundle_meta', 'model_card', 'Predictor', 'prepare_input', 'expand_inputs', 'recalibrate']
+__all__ = ['ExportError', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle', 'model_card', 'Progress', 'Predictor',
+           'prepare_input', 'expand_inputs', 'recalibrate']
 
-# %% ../nbs/15_export.ipynb #bcef8a06
-BUNDLE_FORMAT = 1
-
-class BundleError(MedimgError, ValueError):
-    "A bundle that is incomplete, altered, or holds something it must not"
-
+# %% ../nbs/15_export.ipynb #82f33b32
 class ExportError(MedimgError, RuntimeError):
     "The exported model does not reproduce the trained one"
-
-def _sha256(path, chunk:int=1 << 20)->str:
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(chunk), b''): h.update(b)
-    return h.hexdigest()
-
-
-# %% ../nbs/15_export.ipynb #d67e937a
-def _walk(d:Path)->tuple[list[str], list[str]]:
-    "(regular files relative to `d`, problems): symbolic links and special files are never followed or read"
-    import stat
-    files, problems = [], []
-    for root, dirs, names in os.walk(d, followlinks=False):
-        for n in sorted(dirs + names):
-            p = Path(root)/n; rel = p.relative_to(d).as_posix(); m = os.lstat(p).st_mode
-            if stat.S_ISLNK(m): problems.append(f"refused: {rel} is a symbolic link (to {os.readlink(p)}); a bundle holds regular files only")
-            elif stat.S_ISREG(m): files.append(rel)
-            elif not stat.S_ISDIR(m): problems.append(f"refused: {rel} is not a regular file")
-        dirs[:] = [n for n in dirs if not os.path.islink(Path(root)/n)]
-    return sorted(files), problems
-
-def _bundle_files(d:Path)->list[str]:
-    return [f for f in _walk(d)[0] if f not in (CHECKSUMS_FILE, SIGNATURE_FILE)]
-
-# %% ../nbs/15_export.ipynb #e3698b3e
-def write_checksums(dest)->Path:
-    "Write `checksums.sha256` (the `sha256sum` format) over every other file of the bundle folder `dest`"
-    d = Path(dest)
-    lines = [f"{_sha256(d/f)}  {f}" for f in _bundle_files(d)]
-    (d/CHECKSUMS_FILE).write_text('\n'.join(lines) + '\n')
-    return d/CHECKSUMS_FILE
-
-# %% ../nbs/15_export.ipynb #1441d3b5
-_PICKLE_SUFFIXES = ('.pkl', '.pickle', '.pt', '.pth', '.pt2', '.bin', '.joblib', '.ckpt', '.zip', '.npz')
-
-def _looks_executable(path:Path)->str|None:
-    "Why a file could execute code when loaded (pickle, or a zip archive such as torch.save/TorchScript/.pt2), else None"
-    if path.suffix.lower() in _PICKLE_SUFFIXES: return f"a {path.suffix} file"
-    with open(path, 'rb') as f: head = f.read(4)
-    if head[:1] == b'\x80' and head[1:2] in (b'\x02', b'\x03', b'\x04', b'\x05'): return "a pickle stream"
-    if head == b'PK\x03\x04': return "a zip archive (torch.save, TorchScript and .pt2 files are zip archives holding pickles)"
-    return None
-
-def _strict_json(text:str):
-    "JSON without NaN or Infinity (Python's json module accepts them; a calibrator with NaN parameters decides nothing)"
-    def refuse(c): raise ValueError(f"the non-standard constant {c} is not JSON")
-    return json.loads(text, parse_constant=refuse)
-
-def _safetensors_header(path:Path)->dict:
-    "The header of a safetensors file, checked against the file's size (the format's own rules), without loading a tensor"
-    size = path.stat().st_size
-    with open(path, 'rb') as f:
-        head = f.read(8)
-        if len(head) < 8: raise ValueError("shorter than a safetensors header")
-        n = int.from_bytes(head, 'little')
-        if n > min(size - 8, 100_000_000): raise ValueError(f"its header claims {n:,} bytes, more than the file holds")
-        h = _strict_json(f.read(n).decode('utf-8'))
-    if not isinstance(h, dict): raise ValueError("its header is not a JSON object")
-    for k, v in h.items():
-        if k == '__metadata__': continue
-        lo, hi = v['data_offsets']
-        if not 0 <= lo <= hi <= size - 8 - n: raise ValueError(f"tensor {k!r} lies outside the file")
-    return h
-
-_ST_DTYPES = dict(F64=np.float64, F32=np.float32, F16=np.float16, I64=np.int64, I32=np.int32, U8=np.uint8)
-
-def read_safetensors(path)->dict[str, np.ndarray]:
-    "The arrays of a safetensors file with numpy alone (the header checked first); what the bundle's OOD arrays are read with, without torch"
-    path = Path(path)
-    h, out = _safetensors_header(path), {}
-    n = int.from_bytes(path.read_bytes()[:8], 'little')
-    with open(path, 'rb') as f:
-        for k, v in h.items():
-            if k == '__metadata__': continue
-            if v.get('dtype') not in _ST_DTYPES: raise ValueError(f"{path.name}: tensor {k!r} has the unsupported dtype {v.get('dtype')!r}")
-            lo, hi = v['data_offsets']; dt = np.dtype(_ST_DTYPES[v['dtype']]).newbyteorder('<')
-            if (hi - lo) != dt.itemsize * int(np.prod(v['shape'], dtype=np.int64)): raise ValueError(f"{path.name}: tensor {k!r} has {hi - lo} bytes for shape {v['shape']}")
-            f.seek(8 + n + lo)
-            out[k] = np.frombuffer(f.read(hi - lo), dtype=dt).reshape(v['shape']).astype(dt.newbyteorder('='))
-    return out
-
-_PARSERS = {'.json': lambda p: _strict_json(p.read_text(encoding='utf-8')), '.yaml': lambda p: __import__('yaml').safe_load(p.read_text(encoding='utf-8')),
-            '.md': lambda p: p.read_bytes().decode('utf-8'), '.safetensors': _safetensors_header, '.onnx': None}
-
-def _content_problem(path:Path)->str|None:
-    "Why a file is not what its name says (JSON, YAML, UTF-8 Markdown, safetensors; ONNX is parsed by ONNX Runtime), else None"
-    if (why := _looks_executable(path)): return f"refused: {path.name} is {why}"
-    parse = _PARSERS.get(path.suffix.lower(), 'unknown')
-    if parse == 'unknown': return f"refused: {path.name} is a {path.suffix or 'suffix-less'} file; a bundle holds only {', '.join(_PARSERS)} files"
-    if parse is None: return None
-    try: parse(path)
-    except Exception as e: return f"refused: {path.name} does not parse as {path.suffix[1:]} ({type(e).__name__}: {' '.join(str(e).split())[:120]})"
-    return None
-
-# %% ../nbs/15_export.ipynb #b7329acd
-TRUSTED_KEYS_ENV = 'MEDIMG_TRUSTED_KEYS'   # public key files (os.pathsep-separated) whose signature every loaded bundle must carry
-
-def _public_key(k):
-    "An Ed25519 public key from a key object, PEM text/bytes, or a .pub file"
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-    if isinstance(k, Ed25519PublicKey): return k
-    if isinstance(k, Ed25519PrivateKey): return k.public_key()
-    data = k.encode() if isinstance(k, str) and k.lstrip().startswith('-----BEGIN') else k if isinstance(k, bytes) else Path(k).expanduser().read_bytes()
-    if b'PRIVATE KEY' in data: return _private_key(data).public_key()
-    key = serialization.load_pem_public_key(data)
-    if not isinstance(key, Ed25519PublicKey): raise BundleError(f"{k}: not an Ed25519 public key")
-    return key
-
-def _private_key(k):
-    "An Ed25519 private key from a key object, PEM bytes or a .key file"
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    if isinstance(k, Ed25519PrivateKey): return k
-    data = k if isinstance(k, bytes) else Path(k).expanduser().read_bytes()
-    key = serialization.load_pem_private_key(data, password=None)
-    if not isinstance(key, Ed25519PrivateKey): raise ValueError(f"{k}: not an Ed25519 private key")
-    return key
-
-def key_fingerprint(key)->str:
-    "'ed25519:' and the first 16 hex characters of the sha256 of the raw public key (a public key, its private key, PEM or a file)"
-    from cryptography.hazmat.primitives import serialization
-    pub = key.public_key() if hasattr(key, 'sign') else _public_key(key)
-    raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return 'ed25519:' + hashlib.sha256(raw).hexdigest()[:16]
-
-def keygen(dest,                      # folder for the key pair
-           name:str='medimg-signing', # file names: <name>.key (private) and <name>.pub (public)
-           overwrite:bool=False,
-          )->tuple[Path, Path]:       # (private key file, public key file)
-    "A new Ed25519 key pair for signing bundles; the private key file is readable by its owner only"
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-    d = Path(dest); d.mkdir(parents=True, exist_ok=True)
-    priv, pub = d/f'{name}.key', d/f'{name}.pub'
-    if not overwrite and (priv.exists() or pub.exists()): raise FileExistsError(f"{priv} or {pub} exists; pass overwrite=True to replace them")
-    k = Ed25519PrivateKey.generate()
-    fd = os.open(priv, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, 'wb') as f: f.write(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    os.chmod(priv, 0o600)
-    pub.write_bytes(k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return priv, pub
-
-def sign_bundle(dest, key)->Path:
-    "Write `signature.json`: an Ed25519 signature over `checksums.sha256`, which lists every other file"
-    import base64
-    d, k = Path(dest), _private_key(key)
-    sig = k.sign((d/CHECKSUMS_FILE).read_bytes())
-    (d/SIGNATURE_FILE).write_text(json.dumps(dict(algorithm='Ed25519', signed_file=CHECKSUMS_FILE, key_fingerprint=key_fingerprint(k),
-                                                 signature=base64.b64encode(sig).decode()), indent=1) + '\n')
-    return d/SIGNATURE_FILE
-
-def trusted_keys_from_env()->list[str]:
-    "The public key files named by `$MEDIMG_TRUSTED_KEYS`"
-    return [p for p in os.environ.get(TRUSTED_KEYS_ENV, '').split(os.pathsep) if p.strip()]
-
-def check_signature(path, trusted_keys=None)->str|None:
-    "The signer's fingerprint when the bundle is signed by one of `trusted_keys` (default `$MEDIMG_TRUSTED_KEYS`); None when no keys are configured (a signature is then not checked)"
-    import base64
-    from cryptography.exceptions import InvalidSignature
-    d = Path(path)
-    keys = list(trusted_keys) if trusted_keys is not None else trusted_keys_from_env()
-    sf = d/SIGNATURE_FILE
-    if not keys: return None
-    if not sf.is_file(): raise BundleError(f"{d}: the bundle is not signed, and trusted keys are configured ({len(keys)}): only signed bundles are loaded")
-    try:
-        s = _strict_json(sf.read_text())
-        sig, fp = base64.b64decode(s['signature'], validate=True), s['key_fingerprint']
-        if s.get('algorithm') != 'Ed25519' or s.get('signed_file') != CHECKSUMS_FILE: raise ValueError('not an Ed25519 signature over checksums.sha256')
-    except Exception as e: raise BundleError(f"{sf}: not a medimg signature ({type(e).__name__}: {e})") from None
-    pubs = {key_fingerprint(k): _public_key(k) for k in keys}
-    if fp not in pubs: raise BundleError(f"{d}: signed by {fp}, which is not among the trusted keys ({', '.join(pubs)})")
-    try: pubs[fp].verify(sig, (d/CHECKSUMS_FILE).read_bytes())
-    except InvalidSignature: raise BundleError(f"{d}: the signature of {fp} does not match {CHECKSUMS_FILE}: the bundle was changed after signing") from None
-    return fp
-
-# %% ../nbs/15_export.ipynb #09c97734
-def verify_bundle(path,                  # the bundle folder
-                  trusted_keys=None,     # public keys (files, PEM text or keys) whose signature is required; default `$MEDIMG_TRUSTED_KEYS`
-                  content:bool=True,     # also check what the files say (`bundle_content_problems`); False for a folder that is not a medimg bundle
-                 )->dict:
-    "Check a bundle's files (regular, listed, unchanged, inert, parseable), its signature when keys are trusted, and its content; raise `BundleError` naming what is wrong, else return {file: sha256}"
-    return _verify(path, trusted_keys, content)[0]
-
-def _verify(path, trusted_keys, content:bool)->tuple[dict, str|None]:
-    "`verify_bundle`, also returning the trusted signer's fingerprint (None when no keys are configured)"
-    d = Path(path)
-    if not d.is_dir(): raise BundleError(f"{d}: not a bundle folder")
-    if not (d/CHECKSUMS_FILE).is_file() or (d/CHECKSUMS_FILE).is_symlink(): raise BundleError(f"{d}: no {CHECKSUMS_FILE}; this is not a medimg bundle, or it was not finished")
-    listed = {}
-    for i, line in enumerate((d/CHECKSUMS_FILE).read_text().splitlines()):
-        if not line.strip(): continue
-        h, _, f = line.partition('  ')
-        if len(h) != 64 or not f: raise BundleError(f"{d/CHECKSUMS_FILE}: line {i + 1} is not '<sha256>  <file>'")
-        listed[f] = h
-    files, problems = _walk(d)
-    present = {f for f in files if f not in (CHECKSUMS_FILE, SIGNATURE_FILE)}
-    problems += [f"missing: {f}" for f in sorted(set(listed) - present)]
-    problems += [f"not listed in {CHECKSUMS_FILE}: {f}" for f in sorted(present - set(listed))]
-    problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if _sha256(d/f) != listed[f]]
-    problems += [why for f in sorted(present | ({SIGNATURE_FILE} & set(files))) if (why := _content_problem(d/f))]
-    if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
-    signer = check_signature(d, trusted_keys)
-    problems = bundle_content_problems(d) if content else []
-    if problems: raise BundleError(f"{d}: the bundle's content is invalid:\n  - " + '\n  - '.join(problems))
-    return listed, signer
-
-# %% ../nbs/15_export.ipynb #1d4e1dee
-def _calibrator_problems(cal:Calibrator, task:str, k:int)->list[str]:
-    "Parameters that are not finite, have the wrong shape for `k` outputs, or lie outside `CALIBRATION_BOUNDS`"
-    from medimg.calibration import CALIBRATION_BOUNDS
-    if cal.task != task: return [f"calibration.json: fitted for task {cal.task!r}, the bundle's is {task!r}"]
-    P, prm = [], cal.params()
-    def arr(name, shape):
-        a = np.asarray(prm.get(name), dtype=np.float64)
-        if a.shape != shape: P.append(f"calibration.json: {name} has shape {a.shape}, expected {shape} for {k} output(s)"); return None
-        if not np.isfinite(a).all(): P.append(f"calibration.json: {name} is not finite ({prm.get(name)})"); return None
-        return a
-    def within(a, name, bound):
-        lo, hi = CALIBRATION_BOUNDS[bound]
-        if a is not None and ((a < lo) | (a > hi)).any(): P.append(f"calibration.json: {name} = {a.tolist()} outside [{lo:g}, {hi:g}]")
-    one = () if task == 'binary' else (k,)
-    try:
-        if cal.method == 'temperature': within(arr('temperature', () if task != 'multilabel' else (k,)), 'temperature', 'temperature')
-        elif cal.method == 'platt':
-            within(arr('a', () if task == 'multiclass' else one), 'a', 'slope'); within(arr('b', one), 'b', 'intercept')
-        elif cal.method == 'isotonic':
-            n = 1 if task == 'binary' else k
-            if len(prm['x']) != n or len(prm['y']) != n: P.append(f"calibration.json: isotonic has {len(prm['x'])} curves, expected {n}")
-            for x, y in zip(prm['x'], prm['y']):
-                x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-                if x.shape != y.shape or x.ndim != 1 or not len(x) or not (np.isfinite(x).all() and np.isfinite(y).all()) or (np.diff(x) < 0).any() \
-                   or (np.diff(y) < 0).any() or y.min() < 0 or y.max() > 1:
-                    P.append("calibration.json: an isotonic curve is not finite, increasing knots with values in [0, 1]"); break
-    except (TypeError, ValueError, KeyError) as e: P.append(f"calibration.json: malformed parameters ({type(e).__name__}: {e})")
-    return P
-
-def bundle_content_problems(path)->list[str]:
-    "What is wrong with what a bundle's files say: labels against the model's outputs, the operating point, the calibrator, the preprocessing spec"
-    from medimg.config import TASKS
-    d, P = Path(path), []
-    def load(name, required=True):
-        if not (d/name).exists():
-            if required: P.append(f"missing: {name}")
-            return None
-        try:
-            v = _strict_json((d/name).read_text())
-            if not isinstance(v, dict): raise ValueError('not a JSON object')
-            return v
-        except Exception as e: P.append(f"{name}: {type(e).__name__}: {e}"); return None
-    meta, labels, th, cal_d, pre_d = (load(f) for f in (BUNDLE_FILE, LABELS_FILE, THRESHOLDS_FILE, CALIBRATION_FILE, PREPROCESS_FILE))
-    if None in (meta, labels, th, cal_d, pre_d): return P
-    task, names, outs = labels.get('task'), labels.get('labels'), labels.get('outputs')
-    if task not in TASKS: return P + [f"labels.json: task {task!r} is not one of {', '.join(TASKS)}"]
-    if not (isinstance(names, list) and isinstance(outs, list) and all(isinstance(o, str) and o for o in names + outs) and len(set(names)) == len(names)):
-        return P + ["labels.json: labels and outputs must be lists of distinct, non-empty names"]
-    want = [names[-1]] if task == 'binary' else names
-    if task == 'binary' and (len(names) != 2 or labels.get('positive_label') != names[1]):
-        P.append(f"labels.json: a binary bundle has labels [negative, positive] and positive_label the second; got {names} and {labels.get('positive_label')!r}")
-    if outs != want: P.append(f"labels.json: outputs {outs} do not match the labels {names} for task {task!r}")
-    k = len(outs)
-    try: shape = list(meta['output']['shape']); inp = list(meta['input']['shape'])
-    except (KeyError, TypeError): return P + ["bundle.json: no input/output shapes"]
-    if shape[-1] != k: P.append(f"bundle.json: the model has {shape[-1]} output(s) but labels.json names {k}")
-    try:
-        pre = Preprocess.from_dict(pre_d)
-        if inp[1:] != [pre.channels, pre.size, pre.size]: P.append(f"preprocess.json: makes {pre.channels} x {pre.size} x {pre.size} inputs, the model takes {inp[1:]}")
-    except Exception as e: P.append(f"preprocess.json: not a valid preprocessing spec ({type(e).__name__}: {e})")
-    try:
-        cal = Calibrator.from_json(json.dumps(cal_d))
-        extra = set(cal_d) - {'method', 'task', 'guard'} - set(cal.params())
-        P += [f"calibration.json: unknown keys {sorted(extra)} for a {cal.method} calibrator"] if extra else _calibrator_problems(cal, task, k)
-    except Exception as e: P.append(f"calibration.json: not a calibrator ({type(e).__name__}: {e})")
-    if th.get('task') != task: P.append(f"thresholds.json: task {th.get('task')!r}, the bundle's is {task!r}")
-    t = th.get('thresholds')
-    items = [('threshold', t.get('threshold') if isinstance(t, dict) else None)] if task == 'binary' else \
-            [(o, (t.get(o) or {}).get('threshold') if isinstance(t, dict) else None) for o in outs] if task == 'multilabel' else []
-    if task == 'multilabel' and isinstance(t, dict) and set(t) != set(outs): P.append(f"thresholds.json: thresholds for {sorted(t)}, outputs are {outs}")
-    for name, v in items:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1:
-            P.append(f"thresholds.json: {name} = {v!r}; an operating point lies strictly between 0 and 1")
-    cf = load(CONFORMAL_FILE, required=False)
-    if cf is not None and cf.get('labels') not in (None, names): P.append(f"conformal.json: labels {cf.get('labels')} are not the bundle's {names}")
-    try:
-        det, _ = _load_ood(d)
-        if det is not None and det.task != task: P.append(f"ood.json: a detector for task {det.task!r}, the bundle's is {task!r}")
-        if det is not None and det.needs_features:
-            fd = (meta.get('features') or {}).get('shape', [None, None])[-1]
-            if fd != det.means.shape[1]: P.append(f"ood.json: Mahalanobis arrays for {det.means.shape[1]} features, the model gives {fd}")
-    except Exception as e: P.append(f"ood.json: not an OOD detector and input profile ({type(e).__name__}: {' '.join(str(e).split())[:160]})")
-    cl = load(CLIP_FILE, required=False)
-    if cl is not None and cl.get('text_embeddings'):
-        try:
-            a = read_safetensors(d/TEXT_EMBEDDINGS_FILE)
-            E, cls = a['embeddings'], a['classes']
-            if E.ndim != 2 or E.shape[0] != len(cl.get('prompts') or []) or cls.shape != (E.shape[0],):
-                P.append(f"{TEXT_EMBEDDINGS_FILE}: {E.shape[0]} embeddings and {cls.size} classes for {len(cl.get('prompts') or [])} prompts in clip.json")
-            elif sorted(set(cls.tolist())) != list(range(len(names) * (2 if task == 'multilabel' else 1))):   # multi-label: each finding's absence and presence
-                P.append(f"{TEXT_EMBEDDINGS_FILE}: prompt classes {sorted(set(cls.tolist()))} are not those of the labels")
-        except Exception as e: P.append(f"{TEXT_EMBEDDINGS_FILE}: not the prompts' embeddings ({type(e).__name__}: {' '.join(str(e).split())[:160]})")
-    return P
 
 # %% ../nbs/15_export.ipynb #5360d554
 def export_onnx(model,                # a torch module returning logits
@@ -453,6 +146,10 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     from medimg.run import load_run, model_inputs
     rep = getattr(run, 'evaluation', None)     # a `DemoResult` carries its evaluation
     run = load_run(getattr(run, 'training', run))
+    if get_task(run.task).exporter:            # a tiled task writes its own parts (`15c_seg_bundle`) into the same schema
+        if calibrator is not None or thresholds is not None or quantize or set(formats or ['onnx']) != {'onnx'}:
+            raise InputError(f"a {run.task} bundle is fp32 ONNX with the decision at the pixel level; calibrator=, thresholds=, quantize= and formats= are for image tasks")
+        return resolve(get_task(run.task).exporter)(run, dest, tol=tolerance, overwrite=overwrite, sign_key=sign_key)
     ec = run.config.export
     formats = list(formats or ec.formats); quantize = quantize if quantize is not None else ec.quantize
     if 'onnx' not in formats: formats.insert(0, 'onnx')
@@ -461,7 +158,7 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
     if quantize not in (None, 'int8'): raise ValueError(f"quantize={quantize!r}: use None or 'int8'")
     dest = Path(dest)
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
-    key = _private_key(sign_key) if sign_key is not None else None   # a wrong key file fails before the export work
+    key = load_private_key(sign_key) if sign_key is not None else None   # a wrong key file fails before the export work
     cal, thr, ev, cs = _evaluation_of(run, rep, calibrator, thresholds)
     _check_thresholds(thr)
     pre, C, S = run.preprocess, run.preprocess.channels, run.preprocess.size
@@ -504,32 +201,6 @@ def export_bundle(run,                          # a `TrainResult`, `DemoResult`,
         os.replace(work, dest)
     finally: shutil.rmtree(work, ignore_errors=True)
     return dest
-
-# %% ../nbs/15_export.ipynb #d76fd540
-BUNDLE_KEYS = ('medimg_bundle', 'medimg_version', 'created_utc', 'task', 'run_id', 'run_name', 'run_folder', 'formats', 'precision', 'opset', 'arch',
-               'model', 'input', 'output', 'features', 'tiling', 'postprocess', 'onnx_verification', 'signature', 'exported_with', 'version', 'recalibrated')
-_META_AUTO = ('medimg_bundle', 'medimg_version', 'created_utc', 'task', 'opset', 'signature', 'exported_with', 'version', 'recalibrated')   # filled in by `bundle_meta`
-
-def bundle_meta(work:Path,             # the bundle folder being written: its model.onnx gives the opset
-                task:str,              # the run's task
-                signer:str|None=None,  # the fingerprint of the key that signs the bundle, or None (unsigned)
-                **fields,              # every other key of `BUNDLE_KEYS`, None where the task has no such part (a classifier does not tile)
-               )->dict:
-    "bundle.json for every task, in one schema: the format and medimg version, when, the task, the run, the model's input and output, how it was verified, who signed it"
-    import onnx
-    from medimg import __version__
-    from medimg.environment import environment_report
-    missing = [k for k in BUNDLE_KEYS if k not in _META_AUTO and k not in fields]
-    unknown = [k for k in fields if k not in BUNDLE_KEYS or k in _META_AUTO]
-    if missing or unknown: raise ExportError(f"bundle.json of a {task} bundle: missing {missing}, not in the schema {unknown}; every task writes BUNDLE_KEYS")
-    g, env = onnx.load(str(Path(work)/MODEL_FILE), load_external_data=False), environment_report()
-    meta = dict(fields, medimg_bundle=BUNDLE_FORMAT, medimg_version=__version__, task=task,
-                created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-                opset=max(o.version for o in g.opset_import if o.domain in ('', 'ai.onnx')),
-                signature=dict(algorithm='Ed25519', key_fingerprint=signer, file=SIGNATURE_FILE) if signer else None,
-                exported_with={k: env['packages'].get(k) for k in ('torch', 'onnx', 'onnxruntime', 'onnxscript', 'timm')},
-                version=1, recalibrated=None)   # `recalibrate` counts versions and records what it changed
-    return {k: meta[k] for k in BUNDLE_KEYS}
 
 # %% ../nbs/15_export.ipynb #8f569f64
 def _reference(run, cal)->dict:
@@ -587,15 +258,6 @@ def _write_clip(work:Path, model, merged, run)->dict:
     if save_adapters(model, work/ADAPTER_FILE): info['adapters'] = ADAPTER_FILE
     (work/CLIP_FILE).write_text(json.dumps(jsonable(info), indent=1) + '\n')
     return info
-
-def _load_ood(d:Path)->tuple:
-    "(OODDetector or None, InputProfile or None) from a bundle's ood.json and ood.safetensors"
-    if not (d/OOD_FILE).exists(): return None, None
-    o = _strict_json((d/OOD_FILE).read_text())
-    prof = InputProfile.from_dict(o['profile']) if o.get('profile') else None
-    if not o.get('detector'): return None, prof
-    arrays = read_safetensors(d/OOD_ARRAYS_FILE) if (d/OOD_ARRAYS_FILE).exists() else None
-    return OODDetector.from_dict(o['detector'], arrays), prof
 
 def _check_thresholds(thr):
     "A threshold of 0 or 1 calls everything or nothing positive: it is a failed fit, not an operating point, and is never exported"
@@ -857,7 +519,7 @@ def model_card(meta:dict,              # bundle.json
     return '\n'.join(L)
 
 # %% ../nbs/15_export.ipynb #48da2948
-class _Progress:
+class Progress:
     "A one-line progress bar on stderr"
     def __init__(self, total:int, on:bool, width:int=30):
         import time
@@ -871,10 +533,12 @@ class _Progress:
 
 # %% ../nbs/15_export.ipynb #af91ae6e
 class Predictor:
-    "Calibrated predictions of a verified bundle: `Predictor.load(folder)`, then `predict(paths | arrays | DataFrame)`"
-    def __init__(self, path:Path, backend:str, run, preprocess:Preprocess, calibrator:Calibrator, thresholds, labels:dict, meta:dict):
+    "The answers of a verified bundle of any task: `Predictor.load(folder)`, then `predict(paths | arrays | DataFrame)`: calibrated rows, or masks"
+    def __init__(self, path:Path, backend:str, run, preprocess, calibrator:Calibrator|None, thresholds, labels:dict, meta:dict):
         self.path, self.backend, self._run, self.preprocess, self.calibrator = path, backend, run, preprocess, calibrator
         self.thresholds, self.labels, self.meta, self.task = thresholds, labels, meta, labels['task']
+        self.output = get_task(self.task).output      # 'image': one row of answers per image; 'mask': a label mask per image (and its row)
+        self.signer = None
         self.conformal, self.reference = None, None   # set by `load` when the bundle has them
         self.ood, self.profile = None, None           # the OOD detector and the training images' input profile (`14a_ood`), when the bundle has them
 
@@ -883,19 +547,22 @@ class Predictor:
              backend:str='onnx',        # 'onnx' (ONNX Runtime) or 'torch' (needs weights.safetensors in the bundle)
              threads:int|None=None,     # ONNX Runtime intra-op threads (default: the usable cores)
              trusted_keys=None,         # public keys whose signature the bundle must carry; default `$MEDIMG_TRUSTED_KEYS` (none: signatures not required)
+             tile_batch:int|None=None,  # a tiled task (segmentation): windows per model call (default: the bundle's); memory, not results
             )->Predictor:
         "Verify a bundle (files, signature when keys are trusted, content) and load it; anything wrong raises `BundleError`"
         d = Path(path)
-        meta = _strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
+        meta = strict_json((d/BUNDLE_FILE).read_text()) if (d/BUNDLE_FILE).is_file() and not (d/BUNDLE_FILE).is_symlink() else {}
         if meta and meta.get('medimg_bundle') != BUNDLE_FORMAT:
             raise BundleError(f"{d}: bundle format {meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        if meta.get('task') in TASK_REGISTRY and get_task(meta['task']).output == 'mask':   # masks, not rows: the task's own predictor (`15c_seg_bundle`)
-            return resolve(get_task(meta['task']).predictor).load(d, backend=backend, threads=threads, trusted_keys=trusted_keys)
-        _, signer = _verify(d, trusted_keys, content=True)   # the signature checked once
-        pre = Preprocess.from_dict(_strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
+        if meta and meta.get('task') not in TASK_REGISTRY: raise BundleError(f"{d}: task {meta.get('task')!r} is not one of {', '.join(TASK_REGISTRY)}")
+        if meta and get_task(meta['task']).predictor:   # a task with its own inferer and answers (segmentation: tiles and masks, `15c_seg_bundle`): the same class
+            return resolve(get_task(meta['task']).predictor)(cls, d, backend=backend, threads=threads, trusted_keys=trusted_keys, tile_batch=tile_batch)
+        verify_bundle(d, trusted_keys, content=True)
+        signer = check_signature(d, trusted_keys)   # the fingerprint of the trusted key that signed it (None when no keys are configured)
+        pre = Preprocess.from_dict(strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
-        thr = _strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
-        labels = _strict_json((d/LABELS_FILE).read_text())
+        thr = strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
+        labels = strict_json((d/LABELS_FILE).read_text())
         if backend == 'onnx':
             sess = ort_session(d/MODEL_FILE, threads)
             i, o = sess.get_inputs()[0], sess.get_outputs()[0]
@@ -912,9 +579,9 @@ class Predictor:
         p.signer = signer
         if (d/CONFORMAL_FILE).exists():
             from medimg.calibration import ConformalSets
-            p.conformal = ConformalSets.from_dict(_strict_json((d/CONFORMAL_FILE).read_text()))
-        if (d/REFERENCE_FILE).exists(): p.reference = _strict_json((d/REFERENCE_FILE).read_text())
-        p.ood, p.profile = _load_ood(d)
+            p.conformal = ConformalSets.from_dict(strict_json((d/CONFORMAL_FILE).read_text()))
+        if (d/REFERENCE_FILE).exists(): p.reference = strict_json((d/REFERENCE_FILE).read_text())
+        p.ood, p.profile = load_ood(d)
         return p
 
     def __repr__(self): return f"Predictor({self.path.name}: {self.meta['arch']}, {self.task} {self.labels['outputs']}, {self.meta['precision']}, backend {self.backend})"
@@ -1074,14 +741,18 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
             prevalence=None,            # binary: the site's prevalence for `prob_adjusted`, or 'auto' (estimated from this batch, when the shift check allows it)
             isolate:bool=False,         # decode in worker processes: a file that crashes the decoder loses only its own row
             csv=None,                   # a CSV file the rows are appended to as each batch completes (with `prevalence`, written at the end)
+            out=None,                   # a mask task: the folder masks (and probability maps, overlays, DICOM SEGs) are written to
+            tta:bool=False,             # a mask task: average the mirrored views (`TTA_FLIPS`) and record their disagreement
            )->pd.DataFrame:             # the input rows with probabilities, decisions and an `error` column
-    "Calibrated probabilities and decisions, one row per input; unreadable inputs are reported in `error`, not raised"
+    "Calibrated probabilities and decisions (or masks and their summaries), one row per input; unreadable inputs are reported in `error`, not raised"
+    if self.output == 'mask': return self.predict_masks(inputs, out, tta=tta, progress=progress, csv=csv)   # `15c_seg_bundle`
+    if out is not None or tta: raise InputError(f"out= and tta= are for bundles that answer with masks; this one is {self.task} (use csv= for the rows)")
     items, out = _inputs(inputs)
     n, k = len(items), len(self.labels['outputs'])
     z, errors, infos, F = np.zeros((n, k), np.float32), [None] * n, [None] * n, None
     workers = workers or min(8, cpu_count())
     chunks = [range(i, min(i + bs, n)) for i in range(0, n, bs)]
-    bar, stream = _Progress(n, progress), csv is not None and prevalence is None
+    bar, stream = Progress(n, progress), csv is not None and prevalence is None
     if csv is not None: Path(csv).unlink(missing_ok=True)
     dec = _Decoder(self.preprocess, workers, isolate)
     try:
@@ -1195,7 +866,7 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
     from medimg.calibration import CALIBRATORS, CalibrationError, ConformalSets
     src, dest = Path(bundle), Path(dest)
     old = Predictor.load(src, trusted_keys=trusted_keys)
-    key = _private_key(sign_key) if sign_key is not None else None
+    key = load_private_key(sign_key) if sign_key is not None else None
     if old.task != 'binary': raise ValueError(f"recalibrate handles binary bundles; this one is {old.task}")
     if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True to replace it")
     y = (sample.label.astype(str) == old.labels['positive_label']).to_numpy(float)
@@ -1225,7 +896,7 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
             except CalibrationError as e: cs_note = f'dropped: {e}'
         meta = json.loads((work/BUNDLE_FILE).read_text())
         meta.update(version=(meta.get('version') or 1) + 1, recalibrated=dict(
-            from_bundle=src.name, from_checksums=_sha256(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
+            from_bundle=src.name, from_checksums=sha256_file(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
             site_prevalence=float(y.mean()), threshold=dict(before=t_old, after=thr['threshold']), prediction_sets=cs_note,
             created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
         meta['signature'] = dict(algorithm='Ed25519', key_fingerprint=key_fingerprint(key), file=SIGNATURE_FILE) if key else None

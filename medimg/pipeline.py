@@ -116,7 +116,8 @@ SEG_DEMO_BASE = ['data.task=segmentation', 'data.synth_task=segmentation', 'data
 
 def _mask_demo(out, fast:bool, quiet:bool, resume:bool)->DemoResult:
     "Synthetic spheroid TIFFs -> plate split -> U-Net on patches -> whole-image Dice -> verified bundle -> tiled prediction of unlabelled fields -> review page"
-    from medimg.seg_bundle import SegPredictor, export_seg_bundle, review_page, segment_folder
+    from medimg.export import Predictor, export_bundle
+    from medimg.seg_bundle import review_page
     from medimg.synth_seg import make_spheroid_dataset
     r, out, t = SEG_DEMO_RECIPE['fast' if fast else 'full'], Path(out), [time.perf_counter()]
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
@@ -128,10 +129,9 @@ def _mask_demo(out, fast:bool, quiet:bool, resume:bool)->DemoResult:
     t.append(time.perf_counter()); say(f"data: {len(lab)} labelled and {len(pool)} unlabelled fields of {r['size'][0]} x {r['size'][1]} px")
     res = train(cfg, lab, quiet=quiet, resume='auto' if resume else False)   # the one `train`: split by plate, leakage refused, patches, whole-image scores
     t.append(time.perf_counter()); say(f"trained: whole-image validation Dice {res.metrics['dice']:.3f} in {t[-1] - t[-2]:.0f} s")
-    if (run_dir/BUNDLE_DIR).exists(): shutil.rmtree(run_dir/BUNDLE_DIR)   # a resumed demo's bundle of an earlier model
-    bundle = export_seg_bundle(res, run_dir/BUNDLE_DIR)
+    bundle = export_bundle(res, run_dir/BUNDLE_DIR, overwrite=True)   # the one export (a resumed demo's bundle of an earlier model replaced)
     t.append(time.perf_counter()); say(f"bundle: {bundle}")
-    preds = segment_folder(SegPredictor(bundle), list(pool.path), run_dir/'pool', tta=True)   # ranked by the mirrored views' disagreement (bench/seg.py --loop)
+    preds = Predictor.load(bundle).predict(pool, out=run_dir/'pool', tta=True)   # ranked by the mirrored views' disagreement (bench/seg.py --loop)
     queue = review_page(preds, run_dir/'pool', n_flag=r['n_flag'])
     t.append(time.perf_counter()); say(f"review page: {run_dir/'pool'/'review.html'} ({int(queue.flagged.sum())} flagged)")
     secs = {k: round(b - a, 2) for k, a, b in zip(('data', 'train', 'export', 'segment'), t, t[1:])}
@@ -153,7 +153,7 @@ def demo(out:str|Path='runs', # folder for the synthetic data, the run folder an
 # %% ../nbs/16_pipeline.ipynb #e3de71fc
 def _done_steps(res)->set:
     "The demo steps whose outputs exist, are newer than the run's best checkpoint, and (the bundle) verify and name this run"
-    from medimg.export import BundleError, verify_bundle
+    from medimg.bundle import BundleError, verify_bundle
     d, ck = res.run_dir, res.best_checkpoint
     t0 = Path(ck).stat().st_mtime if ck and Path(ck).exists() else float('inf')
     fresh = lambda p: p.exists() and p.stat().st_mtime >= t0

@@ -1,4 +1,4 @@
-"""A checksummed bundle whose ONNX model, tiled in numpy, gives the trained model's probabilities on whole images; a `SegPredictor` without torch; folder prediction with masks, probability maps and overlays; a review page ranked by uncertainty; corrected masks merged back with provenance
+"""The segmentation task's part of the one bundle and the one `Predictor`: an ONNX window model that, tiled in numpy, gives the trained model's probabilities on whole images; masks, probability maps and overlays from `Predictor.predict`; a review page ranked by uncertainty; corrected masks merged back with provenance
 
 Docs: https://medimg.github.io/medimg/seg_bundle.html.md"""
 
@@ -6,46 +6,55 @@ Docs: https://medimg.github.io/medimg/seg_bundle.html.md"""
 
 # %% ../nbs/15c_seg_bundle.ipynb #a86d56fb
 from __future__ import annotations
-import datetime, json, time
+import datetime, json, os, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
-from .export import (BUNDLE_FORMAT, BundleError, ExportError, bundle_meta, export_onnx, key_fingerprint, onnx_max_diff, ort_session, sign_bundle,
-                           verify_bundle, write_checksums)
+from .bundle import BundleError, bundle_meta, check_signature, key_fingerprint, sign_bundle, verify_bundle, write_checksums
+from .export import ExportError, Predictor, Progress, export_onnx, onnx_max_diff, ort_session
 from .io import ImageReadError
 from .run import (BUNDLE_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
 from .segmentation import SegPreprocess, probs_to_mask, remove_small_objects, sliding_window
 from .dicom_results import dicom_seg
-from .utils import MedimgError, jsonable, md_table
+from .utils import InputError, MedimgError, jsonable, md_table
 
 
 # %% auto #0
-__all__ = ['TTA_FLIPS', 'export_seg_bundle', 'seg_model_card', 'SegPrediction', 'SegPredictor', 'segment_folder', 'review_page',
-           'merge_corrections']
+__all__ = ['TTA_FLIPS', 'export_masks', 'mask_card', 'SegPrediction', 'mask_predictor', 'review_page', 'merge_corrections']
 
 # %% ../nbs/15c_seg_bundle.ipynb #3bb082eb
-def export_seg_bundle(run,                    # a segmentation run: a `TrainResult`, a `RunModel` or a run folder written by `train`
-                      dest,                   # bundle folder (created; must not exist)
-                      sample=None,            # an image to check whole-image parity on (default: the first validation image)
-                      tol:float=1e-4,         # largest allowed probability difference between ONNX and PyTorch
-                      sign_key=None,          # an Ed25519 private key (file or PEM) to sign the bundle with (`keygen`), or None
-                     )->Path:
-    "Write a segmentation bundle (ONNX over one window, the spec, labels, tiling settings, metrics, card, checksums), proven equal to the trained model on a whole image"
-    import torch
-    from medimg.config import config_hash
+def export_masks(run,                    # a segmentation run: a `TrainResult`, a `RunModel` or a run folder written by `train`
+                 dest,                   # bundle folder (created)
+                 sample=None,            # an image to check whole-image parity on (default: the first validation image)
+                 tol:float=1e-4,         # largest allowed probability difference between ONNX and PyTorch
+                 overwrite:bool=False,   # replace an existing `dest`
+                 sign_key=None,          # an Ed25519 private key (file or PEM) to sign the bundle with (`keygen`), or None
+                )->Path:
+    "`export_bundle` for a task that answers with masks (the registry's `exporter`): ONNX over one window, the spec, labels, tiling settings, metrics, card, checksums, proven equal to the trained model on a whole image"
     from medimg.run import load_run
-    from medimg.seg_training import torch_predictor
-    run = load_run(run)
-    if run.task != 'segmentation': raise BundleError(f"{run.run_dir}: a {run.task} run; export it with `export_bundle`")
+    run = load_run(getattr(run, 'training', run))
+    if run.task != 'segmentation': raise BundleError(f"{run.run_dir}: a {run.task} run; `export_bundle` writes its bundle")
     model, pre, labels, cfg, run_dir = run.model.eval(), run.preprocess, run.labels, run.config, run.run_dir
     summary = json.loads((run_dir/SUMMARY_FILE).read_text())
     dest = Path(dest)
-    if dest.exists(): raise FileExistsError(f"{dest} exists; choose a new folder (a bundle is never overwritten in place)")
-    dest.mkdir(parents=True)
+    if dest.exists() and not overwrite: raise FileExistsError(f"{dest} exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True); work.mkdir(parents=True)
+    try: _write_masks(work, run, model, pre, labels, cfg, summary, sample, tol, sign_key)
+    except BaseException: shutil.rmtree(work, ignore_errors=True); raise
+    if dest.exists(): shutil.rmtree(dest)
+    os.replace(work, dest)
+    return dest
+
+def _write_masks(dest:Path, run, model, pre, labels, cfg, summary:dict, sample, tol:float, sign_key):
+    "Every file of a segmentation bundle, written into `dest` (the partial folder `export_masks` renames when all is proven)"
+    import torch
+    from medimg.config import config_hash
+    from medimg.seg_training import torch_predictor
     roi, overlap, tile_batch = cfg.data.patch, cfg.infer.overlap, cfg.infer.tile_batch
     export_onnx(model, dest/MODEL_FILE, roi, pre.channels)
     x = torch.from_numpy(np.random.default_rng(0).random((2, pre.channels, roi, roi), dtype=np.float32))
@@ -59,7 +68,7 @@ def export_seg_bundle(run,                    # a segmentation run: a `TrainResu
     labels_d = dict(task='segmentation', labels=list(labels), outputs=['foreground'] if len(labels) == 2 else list(labels))
     k = len(labels_d['outputs'])
     meta = bundle_meta(dest, 'segmentation', key_fingerprint(sign_key) if sign_key is not None else None,   # the schema of every task (`15_export`)
-                       run_id=summary.get('run_id'), run_name=run_dir.name, run_folder=run_dir.name, formats=['onnx'], precision='fp32',
+                       run_id=summary.get('run_id'), run_name=run.run_dir.name, run_folder=run.run_dir.name, formats=['onnx'], precision='fp32',
                        arch=f'{cfg.model.decoder} {cfg.model.arch}', model=dict(family='smp', arch=cfg.model.decoder, encoder=cfg.model.arch, depth=cfg.model.depth,
                                                                       in_chans=pre.channels, config_hash=config_hash(cfg)),
                        input=dict(name='image', dtype='float32', shape=['batch', pre.channels, roi, roi], preprocess=PREPROCESS_FILE),
@@ -69,10 +78,9 @@ def export_seg_bundle(run,                    # a segmentation run: a `TrainResu
                        onnx_verification=dict(window_max_abs_diff=window_diff, image_max_abs_diff=image_diff, image=Path(str(sample)).name, tolerance=tol))
     for name, obj in ((LABELS_FILE, labels_d), (BUNDLE_FILE, meta), (PREPROCESS_FILE, pre.to_dict()), (METRICS_FILE, dict(valid=summary['valid'], best_epoch=summary['best_epoch'], n_train=summary['n_train'], n_valid=summary['n_valid']))):
         (dest/name).write_text(json.dumps(jsonable(obj), indent=2))
-    (dest/MODEL_CARD_FILE).write_text(seg_model_card(meta, labels_d, summary, pre))
+    (dest/MODEL_CARD_FILE).write_text(mask_card(meta, labels_d, summary, pre))
     write_checksums(dest)
     if sign_key is not None: sign_bundle(dest, sign_key)
-    return dest
 
 def _onnx_predictor(sess, n_labels:int):
     "A `sliding_window` predict function over an ONNX Runtime session: probabilities (sigmoid for one logit, softmax otherwise)"
@@ -83,7 +91,7 @@ def _onnx_predictor(sess, n_labels:int):
 # %% ../nbs/15c_seg_bundle.ipynb #861b1ac9
 def _num(x)->str: return 'n/a' if x is None or x != x else f'{x:.3f}'   # NaN (None in JSON): no object predicted or none true
 
-def seg_model_card(meta:dict, labels:dict, summary:dict, pre:SegPreprocess)->str:
+def mask_card(meta:dict, labels:dict, summary:dict, pre:SegPreprocess)->str:
     "The bundle's MODEL_CARD.md: what the model segments, how it was validated, how it tiles, and what it has not been shown to do"
     v = summary['valid']; fg = labels['labels'][1:]
     rows = pd.DataFrame([dict(label=l, dice=v.get(f'dice_{l}'), iou=v.get(f'iou_{l}'), hd95_px=v.get(f'hd95_{l}')) for l in fg]).round(3)
@@ -129,45 +137,50 @@ def _disagreement(masks:list)->float:
     d = [1. if not (a.any() or b.any()) else 2 * (a & b).sum() / (a.sum() + b.sum()) for i, a in enumerate(f) for b in f[i + 1:]]
     return float(1 - np.mean(d))
 
-class SegPredictor:
-    "Segment images from a verified bundle with ONNX Runtime and numpy only (no torch): tiled, memory bounded by the tile batch"
-    def __init__(self, bundle, threads:int|None=None, tile_batch:int|None=None, trusted_keys=None):
-        d = self.dir = Path(bundle)
-        verify_bundle(d, trusted_keys, content=False)
-        self.meta, self.labels = json.loads((d/BUNDLE_FILE).read_text()), json.loads((d/LABELS_FILE).read_text())
-        if self.meta.get('task') != 'segmentation' or self.labels.get('task') != 'segmentation':
-            raise BundleError(f"{d}: a {self.meta.get('task')!r} bundle, not a segmentation bundle (use Predictor)")
-        if self.meta.get('medimg_bundle') != BUNDLE_FORMAT: raise BundleError(f"{d}: bundle format {self.meta.get('medimg_bundle')!r}; this medimg reads format {BUNDLE_FORMAT}")
-        self.pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
-        t = self.meta['tiling']
-        self.roi, self.overlap, self.batch = t['roi'], t['overlap'], tile_batch or t['batch']
-        self.sess = ort_session(d/MODEL_FILE, threads)
-        self.predict_fn = _onnx_predictor(self.sess, len(self.labels['labels']))
-        pp = self.meta.get('postprocess') or {}
-        self.min_area = max(1, round(pp['min_area'] / pp['at_scale'] ** 2)) if pp.get('min_area') else None   # in pixels of the input
-        self.min_area_model = pp['min_area'] * (self.pre.scale / pp['at_scale']) ** 2 if pp.get('min_area') else None   # at the spec's scale (TTA views)
-    @classmethod
-    def load(cls, path, backend:str='onnx', threads:int|None=None, trusted_keys=None)->SegPredictor:
-        "`Predictor.load`'s signature: what `Predictor.load` returns for a segmentation bundle"
-        if backend != 'onnx': raise BundleError(f"{path}: a segmentation bundle runs on ONNX Runtime only (backend={backend!r})")
-        return cls(path, threads=threads, trusted_keys=trusted_keys)
-    def segment(self, src, tta:bool=False)->SegPrediction:
-        "Segment one image (a path or an array); probabilities resampled back to the input's size. With `tta`, the mean of the `TTA_FLIPS` views and their disagreement"
-        import cv2
-        t0 = time.perf_counter()
-        x, (h0, w0) = self.pre.load(src, with_shape=True)
-        z = self.pre.finish(x)
-        views = [np.flip(sliding_window(np.ascontiguousarray(np.flip(z, f)), self.predict_fn, (self.roi, self.roi), self.overlap, self.batch), f)
-                 for f in (TTA_FLIPS if tta else ((),))]
-        p = views[0] if len(views) == 1 else np.mean(views, 0)
-        dis = _disagreement([remove_small_objects(probs_to_mask(v), self.min_area_model) for v in views]) if tta else None
-        if p.shape[1:] != (h0, w0): p = np.stack([cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in p])
-        m = remove_small_objects(probs_to_mask(p), self.min_area)
-        n, areas = _components(m > 0)
-        s = dict(path=str(src) if isinstance(src, (str, Path)) else None, height=h0, width=w0, foreground=float((m > 0).mean()),
-                 objects=n, area_median=float(np.median(areas)) if n else 0., area_max=int(max(areas)) if n else 0,
-                 entropy=_entropy(p), disagreement=dis, seconds=time.perf_counter() - t0, error=None)
-        return SegPrediction(p.astype(np.float32), m, s, x)
+def mask_predictor(cls,                   # `Predictor`
+                   path,                  # the bundle folder
+                   backend:str='onnx',    # 'onnx' only: the window model runs on ONNX Runtime
+                   threads:int|None=None, # ONNX Runtime intra-op threads
+                   trusted_keys=None,     # public keys whose signature the bundle must carry (default `$MEDIMG_TRUSTED_KEYS`)
+                   tile_batch:int|None=None, # windows per model call (default: the bundle's)
+                  )->Predictor:
+    "What `Predictor.load` returns for a bundle of masks (the registry's `predictor`): verified, with the sliding-window inferer over ONNX Runtime and no torch"
+    d = Path(path)
+    if backend != 'onnx': raise BundleError(f"{d}: a segmentation bundle runs on ONNX Runtime only (backend={backend!r})")
+    verify_bundle(d, trusted_keys, content=False)
+    signer = check_signature(d, trusted_keys)   # the fingerprint when keys are trusted, as a classification bundle's
+    meta, labels = json.loads((d/BUNDLE_FILE).read_text()), json.loads((d/LABELS_FILE).read_text())
+    if labels.get('task') != meta.get('task'): raise BundleError(f"{d}: labels.json is of a {labels.get('task')!r} bundle, bundle.json of a {meta.get('task')!r} one")
+    pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
+    sess = ort_session(d/MODEL_FILE, threads)
+    p = cls(d, backend, _onnx_predictor(sess, len(labels['labels'])), pre, None, None, labels, meta)
+    t, pp = meta['tiling'], meta.get('postprocess') or {}
+    p.signer, p.sess, p.roi, p.overlap, p.tile_batch = signer, sess, t['roi'], t['overlap'], tile_batch or t['batch']
+    p.min_area = max(1, round(pp['min_area'] / pp['at_scale'] ** 2)) if pp.get('min_area') else None   # in pixels of the input
+    p.min_area_model = pp['min_area'] * (pre.scale / pp['at_scale']) ** 2 if pp.get('min_area') else None   # at the spec's scale (TTA views)
+    return p
+
+@patch
+def segment(self:Predictor, src,   # an image file, or an array as `read_image` returns it
+            tta:bool=False,          # average the `TTA_FLIPS` views and measure their disagreement (4x the time)
+           )->SegPrediction:
+    "One image's probabilities and mask, resampled back to the input's size: the tiled inferer of a bundle of masks"
+    import cv2
+    if self.output != 'mask': raise InputError(f"{self.path}: a {self.task} bundle answers with rows; use predict")
+    t0 = time.perf_counter()
+    x, (h0, w0) = self.preprocess.load(src, with_shape=True)
+    z = self.preprocess.finish(x)
+    views = [np.flip(sliding_window(np.ascontiguousarray(np.flip(z, f)), self._run, (self.roi, self.roi), self.overlap, self.tile_batch), f)
+             for f in (TTA_FLIPS if tta else ((),))]
+    p = views[0] if len(views) == 1 else np.mean(views, 0)
+    dis = _disagreement([remove_small_objects(probs_to_mask(v), self.min_area_model) for v in views]) if tta else None
+    if p.shape[1:] != (h0, w0): p = np.stack([cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in p])
+    m = remove_small_objects(probs_to_mask(p), self.min_area)
+    n, areas = _components(m > 0)
+    s = dict(path=str(src) if isinstance(src, (str, Path)) else None, height=h0, width=w0, foreground=float((m > 0).mean()),
+             objects=n, area_median=float(np.median(areas)) if n else 0., area_max=int(max(areas)) if n else 0,
+             entropy=_entropy(p), disagreement=dis, seconds=time.perf_counter() - t0, error=None)
+    return SegPrediction(p.astype(np.float32), m, s, x)
 
 def _components(m:np.ndarray)->tuple[int, list]:
     from scipy.ndimage import label
@@ -189,41 +202,57 @@ def _overlay(x:np.ndarray, m:np.ndarray, side:int=384)->bytes:
     buf = io.BytesIO(); Image.fromarray(rgb).save(buf, format='PNG'); return buf.getvalue()
 
 # %% ../nbs/15c_seg_bundle.ipynb #69c99eae
-def segment_folder(pred:SegPredictor,  # a `SegPredictor` over the bundle
-                   paths,              # image files
-                   out_dir,            # written: masks/<stem>.png, probs/<stem>.tif, overlays/<stem>.png, seg/<stem>.dcm (DICOM inputs), segmentation.csv
-                   save_probs:bool=True,
-                   tta:bool=False,     # average the `TTA_FLIPS` views and record their `disagreement` (4x the time)
-                  )->pd.DataFrame:     # one row per input; a file that cannot be read gets its error, the others go on
-    "Segment many images: mask, probability map and overlay files per image (and a DICOM SEG for a DICOM image), and a summary table (errors listed, never fatal)"
+@patch
+def predict_masks(self:Predictor, inputs, # image file(s), array(s), or a DataFrame with a `path` column
+                  out=None,               # a folder: masks/<stem>.png, probs/<stem>.tif, overlays/<stem>.png, seg/<stem>.dcm (DICOM inputs), segmentation.csv
+                  tta:bool=False,         # average the `TTA_FLIPS` views and record their `disagreement` (4x the time)
+                  progress:bool=False,    # a progress bar on stderr
+                  csv=None,               # a CSV file for the rows (besides out/segmentation.csv)
+                  save_probs:bool=True,   # with `out`: the foreground probability map of each image as a 32-bit TIFF
+                 )->pd.DataFrame:         # one row per input; a file that cannot be read gets its error, the others go on
+    "`predict` of a bundle of masks: a summary row per image, and with `out` its mask, probability map and overlay (and a DICOM SEG for a DICOM image); errors listed, never fatal"
     from PIL import Image
     from medimg.io import sniff_format
-    out = Path(out_dir)
-    for s in ('masks', 'probs', 'overlays'): (out/s).mkdir(parents=True, exist_ok=True)
-    rows = []
-    for p in paths:
-        stem = Path(p).stem
-        try: r = pred.segment(p, tta=tta)
+    if isinstance(inputs, pd.DataFrame):
+        if 'path' not in inputs.columns: raise InputError("a DataFrame input needs a 'path' column")
+        inputs = inputs.path.tolist()
+    items = [inputs] if isinstance(inputs, (str, Path, np.ndarray)) else list(inputs)
+    if out is not None:
+        out = Path(out)
+        for s in ('masks', 'probs', 'overlays'): (out/s).mkdir(parents=True, exist_ok=True)
+    bar, rows = Progress(len(items), progress), []
+    for i, p in enumerate(items):
+        bar(i, sum(r.get('error') is not None for r in rows))
+        name = str(p) if isinstance(p, (str, Path)) else f'array[{i}]'
+        try: r = self.segment(p, tta=tta)
         except (ImageReadError, MedimgError, ValueError, OSError) as e:
-            rows.append(dict(path=str(p), error=f"{type(e).__name__}: {e}"[:300])); continue
-        Image.fromarray(r.mask).save(out/'masks'/f'{stem}.png')
-        if save_probs: Image.fromarray(r.probs[-1].astype(np.float32), mode='F').save(out/'probs'/f'{stem}.tif')
-        (out/'overlays'/f'{stem}.png').write_bytes(_overlay(r.image, pred.pre.resize_mask(r.mask) if pred.pre.scale != 1 else r.mask))
-        extra = {}
-        if sniff_format(p) == 'dicom':   # back to the PACS as a DICOM SEG in the image's study
-            (out/'seg').mkdir(exist_ok=True)
-            (out/'seg'/f'{stem}.dcm').write_bytes(dicom_seg(p, r.mask, pred.labels['labels'], f"medimg {pred.meta['model']['arch']} {pred.meta['model']['config_hash']}"))
-            extra['dicom_seg'] = str(out/'seg'/f'{stem}.dcm')
-        rows.append({**r.summary, 'mask': str(out/'masks'/f'{stem}.png'), **extra, 'model': pred.meta['model']['config_hash']})
+            msg = f"{type(e).__name__}: {e}"
+            rows.append(dict(path=name, error=(msg if name in msg else f"{name}: {msg}")[:300])); continue
+        row = {**r.summary, 'path': name, 'model': self.meta['model']['config_hash']}
+        if out is not None:
+            stem = Path(p).stem if isinstance(p, (str, Path)) else f'array{i}'
+            Image.fromarray(r.mask).save(out/'masks'/f'{stem}.png')
+            if save_probs: Image.fromarray(r.probs[-1].astype(np.float32), mode='F').save(out/'probs'/f'{stem}.tif')
+            (out/'overlays'/f'{stem}.png').write_bytes(_overlay(r.image, self.preprocess.resize_mask(r.mask) if self.preprocess.scale != 1 else r.mask))
+            row['mask'] = str(out/'masks'/f'{stem}.png')
+            if isinstance(p, (str, Path)) and sniff_format(p) == 'dicom':   # back to the PACS as a DICOM SEG in the image's study
+                (out/'seg').mkdir(exist_ok=True)
+                (out/'seg'/f'{stem}.dcm').write_bytes(dicom_seg(p, r.mask, self.labels['labels'], f"medimg {self.meta['model']['arch']} {self.meta['model']['config_hash']}"))
+                row['dicom_seg'] = str(out/'seg'/f'{stem}.dcm')
+        rows.append(row)
+    bar(len(items), sum(r.get('error') is not None for r in rows))
     df = pd.DataFrame(rows)
-    df.to_csv(out/'segmentation.csv', index=False)
+    if 'error' not in df: df['error'] = None
+    if out is not None: df.to_csv(out/'segmentation.csv', index=False)
+    if csv is not None: df.to_csv(csv, index=False)
     return df
 
+
 # %% ../nbs/15c_seg_bundle.ipynb #8d6e3ccf
-def review_page(results:pd.DataFrame,   # `segment_folder`'s table
-                out_dir,                # where `segment_folder` wrote (overlays/ is read from here)
+def review_page(results:pd.DataFrame,   # the rows of `Predictor.predict(..., out=out_dir)` on a bundle of masks
+                out_dir,                # where `predict` wrote (overlays/ is read from here)
                 n_flag:int=5,           # how many of the most uncertain images are flagged for correction
-                by:str|None=None,       # the uncertainty to rank by: 'disagreement' (of test-time views: `segment_folder(tta=True)`) or 'entropy'; None: disagreement when measured
+                by:str|None=None,       # the uncertainty to rank by: 'disagreement' (of test-time views: `predict(..., tta=True)`) or 'entropy'; None: disagreement when measured
                )->pd.DataFrame:         # the ranked table with a `flagged` column (also review.csv and review.html)
     "A review queue: images ranked by uncertainty, the top `n_flag` flagged, as a CSV and a self-contained HTML page (overlays inline, sortable, a checkbox per image)"
     import base64, html
@@ -231,7 +260,7 @@ def review_page(results:pd.DataFrame,   # `segment_folder`'s table
     ok = results[results.get('error').isna()] if 'error' in results else results
     if by is None: by = 'disagreement' if 'disagreement' in ok and ok['disagreement'].notna().any() else 'entropy'
     if len(ok) and (by not in ok or ok[by].isna().all()):
-        raise ValueError(f"no {by!r} scores to rank by" + (": segment with tta=True (as `medimg predict` does for a segmentation bundle unless --no-tta) for the views' disagreement" if by == 'disagreement' else ''))
+        raise ValueError(f"no {by!r} scores to rank by" + (": predict with tta=True (as `medimg predict` does for a segmentation bundle unless --no-tta) for the views' disagreement" if by == 'disagreement' else ''))
     q = ok.sort_values(by, ascending=False).reset_index(drop=True)
     q['rank'] = np.arange(1, len(q) + 1); q['flagged'] = q['rank'] <= n_flag
     q.to_csv(out/'review.csv', index=False)

@@ -10,7 +10,7 @@ __all__ = ['SERVE_ENV', 'TOKEN_ENV', 'UPLOAD_BODY', 'ServeError', 'ServeSettings
            'service_app', 'create_app', 'log_setup', 'serve', 'app_from_env']
 
 # %% ../nbs/15a_serve.ipynb #8bf865ab
-import asyncio, hashlib, hmac, io, json, logging, os, shutil, tempfile, time, uuid
+import asyncio, base64, hashlib, hmac, io, json, logging, os, shutil, tempfile, time, uuid
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
@@ -19,9 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from fastcore.basics import patch
 
-from .dicom_results import structured_report
+from .dicom_results import dicom_seg, structured_report
 from .export import Predictor, prepare_input
+from .io import ImageReadError, sniff_format
 from .run import CHECKSUMS_FILE, MODEL_CARD_FILE
 from .utils import MedimgError, cpu_count, jsonable
 # no `from __future__ import annotations` here: FastAPI reads the endpoints' annotations (Request) at runtime
@@ -54,9 +56,10 @@ class ServeSettings:
 
 # %% ../nbs/15a_serve.ipynb #51a5370e
 def bundle_identity(pred:Predictor)->dict:
-    "Who answers: the bundle's run id, the SHA-256 of its checksum list (one hash for every file), architecture, precision, signer"
+    "Who answers: the bundle's run id, the SHA-256 of its checksum list (one hash for every file), configuration hash, architecture, precision, signer"
     m = pred.meta
     return dict(id=m.get('run_id'), checksum=hashlib.sha256((pred.path/CHECKSUMS_FILE).read_bytes()).hexdigest(), name=m.get('run_name'),
+                config_hash=(m.get('model') or {}).get('config_hash'),
                 arch=m.get('arch'), precision=m.get('precision'), created_utc=m.get('created_utc'), medimg_version=m.get('medimg_version'),
                 signed_by=getattr(pred, 'signer', None))
 
@@ -77,6 +80,39 @@ def _decode_upload(pre, data:bytes, path:str)->tuple:
         x, err, info = prepare_input(pre, path, with_info=True)
     finally: p.unlink(missing_ok=True)
     return x, None if err is None else err.replace(path, '<upload>'), file_id(data), info
+
+_PREDICTORS = {}   # in each worker of a service of masks: the `Predictor` of each (bundle, threads, tile batch, trusted keys) it has loaded
+
+def _mask_predictor(ctx:tuple)->Predictor:
+    "This process's `Predictor` of `ctx` = (bundle folder, ONNX threads, tile batch, trusted keys), loaded (and verified) on first use"
+    if ctx not in _PREDICTORS:
+        bundle, threads, tile_batch, keys = ctx
+        _PREDICTORS[ctx] = Predictor.load(bundle, threads=threads, trusted_keys=list(keys) if keys else None, tile_batch=tile_batch)
+    return _PREDICTORS[ctx]
+
+def _warm_masks(ctx:tuple):
+    "Load the bundle in this worker now, so that the first request does not wait for it (nothing returned: a predictor does not pickle)"
+    _mask_predictor(ctx)
+
+def _png(mask)->bytes:
+    from PIL import Image
+    buf = io.BytesIO(); Image.fromarray(mask).save(buf, format='PNG'); return buf.getvalue()
+
+def _mask_upload(ctx:tuple, data:bytes, path:str, tta:bool=False, fmt:str='json')->dict:
+    "In a worker of a service of masks: write an upload to `path`, segment it, delete it; dict(row, mask_png, seg=DICOM SEG bytes or None), or dict(status, error)"
+    pr, p = _mask_predictor(ctx), Path(path)
+    try:
+        p.write_bytes(data)
+        try: r = pr.segment(path, tta=tta)
+        except (ImageReadError, MedimgError, ValueError, OSError) as e: return dict(status=422, error=f"{type(e).__name__}: {e}".replace(path, '<upload>')[:500])
+        except Exception as e: return dict(status=500, error=f"<upload>: the model failed: {type(e).__name__}")
+        row = {k: v for k, v in r.summary.items() if k not in ('path', 'error')}
+        seg = None
+        if fmt == 'seg' and sniff_format(path) == 'dicom':
+            m = pr.meta['model']
+            seg = dicom_seg(path, r.mask, pr.labels['labels'], f"medimg {m['arch']} {m['config_hash']}")
+        return dict(row=row, mask_png=_png(r.mask), seg=seg)
+    finally: p.unlink(missing_ok=True)
 
 def _orphan_watch(parent:int, every:float=1.):
     "In a decoder process: exit as soon as the server that started it is gone (killed, or shut down before the pool), never linger"
@@ -220,16 +256,30 @@ def _json_rows(df:pd.DataFrame)->list[dict]:
     return [jsonable({k: None if v is pd.NA else v for k, v in r.items()}) for r in df.astype(object).to_dict('records')]
 
 class Service:
-    "The state behind the HTTP endpoints: a verified `Predictor`, a decoder pool, a batcher and the metrics"
+    "The state behind the HTTP endpoints of any task's bundle: a verified `Predictor`, its worker pool (and, for rows, a batcher), the metrics"
     def __init__(self, pred:Predictor, settings:ServeSettings|None=None):
         self.pred, self.s = pred, settings or ServeSettings()
         self.identity, self.ready, self.metrics = bundle_identity(pred), False, ServiceMetrics()
         self.tmp = Path(tempfile.mkdtemp(prefix='medimg-serve-'))   # mode 0700: uploads are written here under random names
-        self.decoder = self.batcher = None
+        self.decoder = self.batcher = self.pool = None
+        self.masks = pred.output == 'mask'   # a tiled task: each file is segmented whole in one worker (no cross-file batches)
+        if self.masks:
+            from prometheus_client import Histogram
+            self.metrics.segment = Histogram('medimg_segment_seconds', 'Time to segment one file: reading, windows, blending, postprocessing, encoding',
+                                             registry=self.metrics.registry, buckets=(.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120))
+            self.ctx = (str(pred.path.resolve()), self.s.model_threads, pred.tile_batch, tuple(self.s.trusted_keys) if self.s.trusted_keys else None)
     async def start(self):
-        "Start and warm the decoder workers and the batcher; then /readyz answers 200"
+        "Start and warm the workers (and the batcher); then /readyz answers 200"
+        from medimg import serve   # the workers' functions by their module's name, as a spawned worker imports them
+        if self.masks:
+            if not self.s.isolate: serve._PREDICTORS[self.ctx] = self.pred   # threads share the server's verified predictor
+            self.pool = WorkerPool(serve._mask_upload, self.ctx, self.s.decode_workers or 1, self.s.isolate, what='segmenting')
+            await asyncio.get_running_loop().run_in_executor(None, self.pool.warm, serve._warm_masks, self.ctx)
+            self.ready = True
+            _log.info("ready: bundle %s (%s, %s), %d %s", self.identity['checksum'][:12], self.identity['arch'], self.pred.task, self.pool.workers,
+                      'worker processes' if self.s.isolate else 'worker threads')
+            return
         workers = self.s.decode_workers or min(4, cpu_count())
-        from medimg import serve   # the decoder by its module's name, as a spawned worker imports it
         self.decoder = WorkerPool(serve._decode_upload, self.pred.preprocess, workers, self.s.isolate)
         await asyncio.get_running_loop().run_in_executor(None, self.decoder.warm, prepare_input, self.pred.preprocess, np.zeros((8, 8), np.float32))
         self.batcher = _Batcher(self.pred, self.s.max_batch, self.s.batch_window_ms / 1000, self.metrics.on_batch)
@@ -239,18 +289,24 @@ class Service:
         self.ready = False
         if self.batcher: await self.batcher.stop()
         if self.decoder: self.decoder.close()
+        if self.pool: self.pool.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def model_info(self)->dict:
-        "What `GET /v1/model` answers"
+        "What `GET /v1/model` answers: the same keys for every task, plus what the task's answers need (operating point, or tiling)"
         p = self.pred
         card = (p.path/MODEL_CARD_FILE).read_text() if (p.path/MODEL_CARD_FILE).exists() else ''
-        return jsonable(dict(bundle=self.identity, task=p.task, labels=p.labels['labels'], outputs=p.labels['outputs'],
-                             positive_label=p.labels.get('positive_label'), activation=p.labels.get('activation'),
-                             operating_point=p.thresholds, conformal_sets=p.conformal is not None,
-                             input=dict(formats=['DICOM', 'PNG', 'JPEG', 'TIFF', 'NPY'], preprocess=p.preprocess.to_dict()),
-                             intended_use=_card_section(card, 'Intended use'), out_of_scope_use=_card_section(card, 'Out-of-scope use'),
-                             limits=asdict(self.s) | dict(trusted_keys=None), model_card=card))
+        common = dict(bundle=self.identity, task=p.task, labels=p.labels['labels'], outputs=p.labels['outputs'],
+                      input=dict(formats=['DICOM', 'PNG', 'JPEG', 'TIFF', 'NPY'], preprocess=p.preprocess.to_dict()),
+                      intended_use=_card_section(card, 'Intended use'), out_of_scope_use=_card_section(card, 'Out-of-scope use'),
+                      limits=asdict(self.s) | dict(trusted_keys=None), model_card=card)
+        if self.masks:
+            metrics = json.loads((p.path/'metrics.json').read_text()) if (p.path/'metrics.json').exists() else None
+            return jsonable(common | dict(tiling=dict(p.meta['tiling'], batch=p.tile_batch), postprocess=p.meta.get('postprocess'), validation=metrics,
+                                          formats=dict(json='summary and mask_png per file', png='the mask of one file', seg='a DICOM SEG of one DICOM image')))
+        return jsonable(common | dict(positive_label=p.labels.get('positive_label'), activation=p.labels.get('activation'),
+                                      operating_point=p.thresholds, conformal_sets=p.conformal is not None,
+                                      formats=dict(json='a row of calibrated answers per file', sr='a DICOM structured report of one DICOM image')))
 
     async def _part(self, name:str, up, keep:bool=False)->dict:
         "Decode one file part and compute its result row: a dict with `row` (or `error` and `status`), the id and size, and the bytes if `keep`"
@@ -268,8 +324,10 @@ class Service:
         try: return r | dict(row=await self.batcher.answer(x, info), status=200)
         except Exception as e: return r | dict(status=500, error=f"part {name!r}: the model failed: {type(e).__name__}")
 
-    async def predict(self, request, fmt:str|None=None):
+    async def predict(self, request, fmt:str|None=None, tta:bool=False):
         "Answer `POST /v1/predict`: (status, JSON body or DICOM bytes, media type, what to log)"
+        if self.masks: return await self._masks(request, fmt, tta)
+        if tta: return 400, dict(error=f"tta=true applies to bundles that answer with masks; this one is {self.pred.task}"), None, None
         sr = fmt == 'sr' or (fmt is None and 'application/dicom' in request.headers.get('accept', ''))
         if fmt not in (None, 'json', 'sr'): return 400, dict(error=f"format={fmt!r}: use json (the default) or sr (a DICOM structured report)"), None, None
         form, parts, bad = await file_parts(request, self.s.max_files)
@@ -299,6 +357,44 @@ class Service:
         if src is None or 'SOPInstanceUID' not in src or 'StudyInstanceUID' not in src:
             return 406, dict(error=f"part {r['part']!r}: a structured report answers a DICOM image (with study, series and instance UIDs); this file is not one"), None
         return 200, structured_report(self.pred, src, row, self.identity), 'application/dicom'
+
+@patch
+async def _mask_part(self:Service, name:str, up, tta:bool, fmt:str)->dict:
+    "Segment one file part in a worker: a dict with `row` and the mask (or `status` and `error`), the id and size"
+    data, bad = await read_part(name, up, self.s.max_file_mb)
+    r = dict(part=name, filename=up.filename, bytes=up.size if data is None else len(data), id=None if data is None else file_id(data))
+    if bad: return r | dict(status=bad[0], error=bad[1])
+    t0 = time.perf_counter()
+    out, err = await self.pool.run(data, upload_path(self.tmp, up), self.s.decode_timeout_s, tta, fmt)
+    self.metrics.segment.observe(time.perf_counter() - t0)
+    if err is not None: out = dict(status=422, error=f'<upload>: {err}')   # timed out, or its worker died
+    if 'error' in out: return r | dict(status=out['status'], error=out['error'].replace('<upload>', f"part {name!r}"))
+    return r | out | dict(status=200, error=None)
+
+@patch
+async def _masks(self:Service, request, fmt:str|None=None, tta:bool=False):
+    "`predict` of a bundle of masks: a summary row and a base64 PNG mask per part (json), the mask of one file (png), or a DICOM SEG of one DICOM image (seg)"
+    fmt = fmt or 'json'
+    if fmt not in ('json', 'png', 'seg'): return 400, dict(error=f"format={fmt!r}: use json (the default), png (the mask of one file) or seg (a DICOM SEG of one DICOM image)"), None, None
+    form, parts, bad = await file_parts(request, self.s.max_files)
+    if bad: return bad[0], dict(error=bad[1]), None, None
+    try:
+        if fmt != 'json' and len(parts) != 1: return 400, dict(error=f"format={fmt} answers one file; this request has {len(parts)} file parts"), None, None
+        res = await asyncio.gather(*[self._mask_part(k, v, tta, fmt) for k, v in parts])
+    finally: await form.close()
+    for r in res: self.metrics.files.labels(outcome='ok' if r['status'] == 200 else str(r['status'])).inc()
+    ok = [r for r in res if r['status'] == 200]
+    info = dict(files=len(res), bytes=sum(r['bytes'] or 0 for r in res), errors=len(res) - len(ok), ids=[r['id'] for r in res])
+    public = lambda r: dict(part=r['part'], filename=r['filename'], id=r['id'], status=r['status'], error=r['error'], **r.get('row', {}),
+                            mask_png=base64.b64encode(r['mask_png']).decode() if 'mask_png' in r else None)
+    body = dict(bundle=self.identity, labels=self.pred.labels['labels'], results=[public(r) for r in res])
+    if not ok: return res[0]['status'], body, None, info
+    if fmt == 'png': return 200, res[0]['mask_png'], 'image/png', info
+    if fmt == 'seg':
+        if res[0]['seg'] is None: return 406, dict(error=f"part {res[0]['part']!r}: a DICOM SEG answers a DICOM image; this file is not one (use format=png)"), None, info
+        return 200, res[0]['seg'], 'application/dicom', info
+    return 200, body, None, info
+
 
 # %% ../nbs/15a_serve.ipynb #c30c1e5d
 class _TooLarge(Exception): pass
@@ -411,7 +507,7 @@ def create_app(bundle,                          # a bundle folder (verified here
                settings:ServeSettings|None=None, # limits, batching and decoding
                token:str|None=None,             # bearer token for /v1/ (default `$MEDIMG_SERVE_TOKEN`; none: open)
               ):
-    "The FastAPI app serving a verified bundle: POST /v1/predict, GET /v1/model, /healthz, /readyz, /metrics"
+    "The FastAPI app serving a verified bundle of any task: POST /v1/predict (rows, or masks), GET /v1/model, /healthz, /readyz, /metrics"
     try:
         from fastapi import Request
         from fastapi.responses import JSONResponse, Response
@@ -420,12 +516,16 @@ def create_app(bundle,                          # a bundle folder (verified here
     s = settings or ServeSettings()
     pred = bundle if isinstance(bundle, Predictor) else Predictor.load(bundle, threads=s.model_threads, trusted_keys=s.trusted_keys)   # BundleError: nothing is served
     svc, token = Service(pred, s), token if token is not None else os.environ.get(TOKEN_ENV) or None
-    app = service_app(svc, s, token, 'medimg inference service', f"Calibrated predictions of the medimg bundle {svc.identity['id']} ({svc.identity['arch']}, {pred.task}).",
-                      'The model: labels, task, operating point, intended use and the model card', 'The bundle is verified and loaded, and the decoders are running')
+    what = (f"Label masks of the medimg {pred.task} bundle {svc.identity['config_hash']} ({svc.identity['arch']}; labels {', '.join(pred.labels['labels'])})."
+            if svc.masks else f"Calibrated predictions of the medimg bundle {svc.identity['id']} ({svc.identity['arch']}, {pred.task}).")
+    app = service_app(svc, s, token, 'medimg inference service', what,
+                      'The model: labels, task, ' + ('tiling, validation' if svc.masks else 'operating point, intended use') + ' and the model card',
+                      'The bundle is verified and loaded, and the workers are running')
 
-    @app.post('/v1/predict', openapi_extra=UPLOAD_BODY, summary='Calibrated probabilities and decisions for one or more image files')
-    async def predict(request: Request, format: str | None = None):
-        status, body, media, served = await svc.predict(request, format)
+    @app.post('/v1/predict', openapi_extra=UPLOAD_BODY,
+              summary='Label masks and a summary for one or more image files' if svc.masks else 'Calibrated probabilities and decisions for one or more image files')
+    async def predict(request: Request, format: str | None = None, tta: bool = False):
+        status, body, media, served = await svc.predict(request, format, tta)
         request.scope.get('medimg', {}).update(served or {})
         return Response(body, status, media_type=media) if media else JSONResponse(body, status)
 

@@ -29,7 +29,8 @@ class Task:
     dicom_result: str   # the DICOM object of an answer: 'SR' (a structured report) or 'SEG' (a segmentation)
     inferer: str        # 'whole' (one forward pass per image at the spec's size) or 'sliding_window' (tiles blended at the image's own size)
     plugin: str         # 'module:attribute' of the object that builds its data, model, loss, metrics and evaluation
-    predictor: str = 'medimg.export:Predictor'   # 'module:attribute' of what `Predictor.load` returns for its bundles (rows, or masks)
+    predictor: str|None = None  # 'module:attribute' of the function that sets `Predictor` up for its bundles (None: whole images, rows of calibrated answers)
+    exporter: str|None = None   # 'module:attribute' of the function that writes its bundle (None: `export_bundle`'s whole-image path)
 
     @property
     def default_loss(self)->str: return self.losses[0]
@@ -69,7 +70,8 @@ for _t in (
          'each finding is recalibrated on its own, with its own operating point', 'SR', 'whole', _IMAGE),
     Task('segmentation', 'mask', 'sigmoid', 'dice', ('dice_ce', 'dice', 'dice_focal', 'tversky'), 'pixel_threshold',
          'pixel probabilities inside the region of interest; their reliability is measured, and masks are the most probable label per pixel',
-         'SEG', 'sliding_window', 'medimg.seg_training:SegmentationTask', 'medimg.seg_bundle:SegPredictor'),
+         'SEG', 'sliding_window', 'medimg.seg_training:SegmentationTask',
+         'medimg.seg_bundle:mask_predictor', 'medimg.seg_bundle:export_masks'),
 ): register_task(_t)
 TASKS = task_names()
 
