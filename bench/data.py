@@ -1,6 +1,6 @@
 """DataLoader throughput: decoding epoch vs cached epoch, worker counts, and the model's appetite.
 
-For N synthetic DICOMs (05_synth, --source px stored) at 224 px model input, in one run:
+For N synthetic DICOMs (06_synth, --source px stored) at 224 px model input, in one run:
   - images/s through `get_dataloaders` for the first epoch (decodes DICOM, fills the cache) and for a
     cached epoch (goal: cached >= 5x the first), with the 'light' augmentation;
   - the cached epoch with num_workers 0 and 2 (why 0 is the default on a 2-core machine);

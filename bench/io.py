@@ -1,6 +1,6 @@
 """Reading speed of medimg.io against bare pydicom, measured in the same run.
 
-For N synthetic 512x512 12-bit DICOM files (05_synth):
+For N synthetic 512x512 12-bit DICOM files (06_synth):
   - pixels: `read_dicom(path)` (modality LUT + the file's window + MONOCHROME1 inversion, float32 in [0, 1])
     vs bare `pydicom.dcmread(path).pixel_array` + `apply_modality_lut` + `apply_voi_lut`. Goal: time ratio <= 1.2.
   - headers: `dicom_headers(paths)` with 1 and 2 workers vs a bare loop of `pydicom.dcmread(path, stop_before_pixels=True)`.

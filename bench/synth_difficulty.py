@@ -2,7 +2,7 @@
 
 A plain PyTorch loop (no medimg training code): medimg's reader, a patient-level split
 (scikit-learn's GroupShuffleSplit), timm resnet18 from scratch at 128 px, AdamW with one-cycle.
-The 05_synth issue asks for a test ROC-AUC around 0.95 at the default settings in a few CPU
+The 06_synth issue asks for a test ROC-AUC around 0.95 at the default settings in a few CPU
 minutes - hard enough to be a real task, easy enough to learn. Usage:
 
     python bench/synth_difficulty.py [--seeds 0 1 2 3] [--epochs 25] [--size 128]
