@@ -2,7 +2,7 @@
 
 The demo (120 synthetic patients, 128 px, resnet18 from scratch, 25 epochs, then calibration, occlusion
 explanations, export and the bundle's predictions) is a whole pipeline, so it is measured here and not in a
-test cell (the notebooks test each stage on the smallest run that proves it, and `27_pipeline` the fast demo).
+test cell (the notebooks test each stage on the smallest run that proves it, and `28_pipeline` the fast demo).
 Baseline in the same run: the training stage, so the ratio says what the stages after training cost.
 Goals (performance issue): whole demo <= 4 min on 2 cores, test ROC-AUC >= 0.95, occlusion pointing game >= 0.8,
 randomised model near chance, bundle predictions equal to the evaluation's.

@@ -115,7 +115,7 @@ class TrainConfig:
     grad_accum: int = opt(1, low=1, high=4096)  # accumulate gradients over this many batches
     mixed_precision: str = opt('auto', choices=('auto', 'no', 'bf16', 'fp16'))  # 'auto': on for CUDA, off on CPU
     ema_decay: float|None = opt(None, low=0, high=1, low_open=True, high_open=True)  # EMA of weights; None: off
-    adversarial: str|None = opt(None, choices=(None, 'pgd', 'trades'))  # adversarial training (`16_training`): PGD-AT or TRADES; None: off
+    adversarial: str|None = opt(None, choices=(None, 'pgd', 'trades'))  # adversarial training (`17_training`): PGD-AT or TRADES; None: off
     adv_eps: float = opt(2 / 255, low=0, high=1, low_open=True)  # its L-inf budget in [0, 1] image units (2/255: two 8-bit grey levels)
     adv_steps: int = opt(3, low=1, high=100)  # its PGD iterations per batch (each costs a forward and backward pass)
     trades_beta: float = opt(6., low=0, high=100)  # TRADES: weight of the robustness (KL) term
@@ -145,7 +145,7 @@ class ExportConfig:
     formats: list[str] = opt(['onnx'], choices=('onnx', 'safetensors'))  # model files in the bundle (safetensors: weights for the torch backend)
     opset: int = opt(18, low=17, high=30)  # ONNX opset (torch's exporter writes 18 or later; 17 is read as 18)
     quantize: str|None = opt(None, choices=(None, 'int8'))  # post-training quantisation of the ONNX model
-    ood: str|None = opt('mahalanobis', choices=(None, 'msp', 'energy', 'mahalanobis'))  # out-of-distribution score of the bundle (`20_ood`); None: input checks only
+    ood: str|None = opt('mahalanobis', choices=(None, 'msp', 'energy', 'mahalanobis'))  # out-of-distribution score of the bundle (`21_ood`); None: input checks only
     ood_keep: float = opt(0.95, low=0.5, high=1., high_open=True)  # fraction of validation images the OOD threshold keeps
 
 @dataclass

@@ -11,6 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from .utils import InputError
 
 # %% auto #0
 __all__ = ['STACK_PACKAGES', 'seed_everything', 'get_device', 'environment_report', 'save_environment']
@@ -21,7 +22,7 @@ def seed_everything(seed:int,                  # seed for python, numpy and torc
                    )->int:                     # the seed, for logging
     "Seed python, numpy and torch (CPU and CUDA), and set `PYTHONHASHSEED` for child processes"
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        raise InputError(f"seed must be an integer in [0, 2**32), got {seed!r}")
     import torch
     seed = int(seed)
     random.seed(seed)
@@ -56,7 +57,7 @@ def get_device(prefer:str|None=None, # 'cuda', 'cuda:1', 'mps' or 'cpu'; default
     src = 'prefer' if prefer else 'MEDIMG_DEVICE'
     kind = str(choice).split(':')[0]
     if kind not in _DEVICE_KINDS:
-        raise ValueError(f"{src}={choice!r} is not a device; use one of {', '.join(_DEVICE_KINDS)} (optionally 'cuda:N')")
+        raise InputError(f"{src}={choice!r} is not a device; use one of {', '.join(_DEVICE_KINDS)} (optionally 'cuda:N')")
     if not _device_available(kind):
         raise RuntimeError(f"{src}={choice!r} was requested but {kind} is not available on this machine")
     dev = torch.device(choice)

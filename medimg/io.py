@@ -295,7 +295,7 @@ def read_dicom(path:str|Path,   # DICOM file (recognised by content; no extensio
                 pixel_spacing=_spacing(ds), rows=ds.get('Rows'), columns=ds.get('Columns'), number_of_frames=n,
                 frame=numbers[0] if idx is not None else 'all', window=win, rescale=rescale, inverted=inverted,
                 transfer_syntax=getattr(ds.file_meta.get('TransferSyntaxUID'), 'name', None),
-                body_part=ds.get('BodyPartExamined'), view=ds.get('ViewPosition'))   # what the input checks of `20_ood` compare with training
+                body_part=ds.get('BodyPartExamined'), view=ds.get('ViewPosition'))   # what the input checks of `21_ood` compare with training
     return np.ascontiguousarray(res, dtype=np.float32), meta
 
 # %% ../nbs/api/04_io.ipynb #fd202cb5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from .utils import InputError
 
 # %% auto #0
 __all__ = ['MetricWarning', 'binary_metrics', 'multiclass_metrics', 'multilabel_metrics', 'task_metrics', 'plot_roc_pr',
@@ -26,9 +27,9 @@ def _ratio(num, den, name):
 
 def _check_binary(y, p):
     y, p = np.asarray(y, dtype=float).ravel(), np.asarray(p, dtype=float).ravel()
-    if y.shape != p.shape: raise ValueError(f"y has {y.size} values but p has {p.size}")
-    if not np.isin(y, (0, 1)).all(): raise ValueError(f"binary targets must be 0 or 1; found {sorted(set(y[~np.isin(y, (0, 1))].tolist()))[:5]}")
-    if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()): raise ValueError("probabilities must be finite and in [0, 1]")
+    if y.shape != p.shape: raise InputError(f"y has {y.size} values but p has {p.size}")
+    if not np.isin(y, (0, 1)).all(): raise InputError(f"binary targets must be 0 or 1; found {sorted(set(y[~np.isin(y, (0, 1))].tolist()))[:5]}")
+    if not (np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()): raise InputError("probabilities must be finite and in [0, 1]")
     return y.astype(int), p
 
 # %% ../nbs/api/12_metrics.ipynb #2fe1ea96
@@ -66,8 +67,8 @@ def multiclass_metrics(y,                  # class indices
     y, probs = np.asarray(y).astype(int).ravel(), np.asarray(probs, dtype=float)
     C = probs.shape[1]
     labels = [str(i) for i in range(C)] if labels is None else [str(l) for l in labels]
-    if probs.shape[0] != len(y): raise ValueError(f"y has {len(y)} values but probs has {probs.shape[0]} rows")
-    if y.min() < 0 or y.max() >= C: raise ValueError(f"class indices must be in [0, {C})")
+    if probs.shape[0] != len(y): raise InputError(f"y has {len(y)} values but probs has {probs.shape[0]} rows")
+    if y.min() < 0 or y.max() >= C: raise InputError(f"class indices must be in [0, {C})")
     pred = probs.argmax(1)
     sens = {l: _ratio(int(((pred == k) & (y == k)).sum()), int((y == k).sum()), f'sensitivity of {l!r}') for k, l in enumerate(labels)}
     aucs, w = {}, {}
@@ -93,7 +94,7 @@ def multilabel_metrics(y,                    # N x C targets in {0, 1, NaN}
     "Per-label ROC-AUC (NaN targets ignored), their mean, and per-label prevalence and counts"
     from sklearn.metrics import average_precision_score, roc_auc_score
     y, probs = np.asarray(y, dtype=float), np.asarray(probs, dtype=float)
-    if y.shape != probs.shape: raise ValueError(f"y {y.shape} and probs {probs.shape} differ in shape")
+    if y.shape != probs.shape: raise InputError(f"y {y.shape} and probs {probs.shape} differ in shape")
     labels = [str(i) for i in range(y.shape[1])] if labels is None else [str(l) for l in labels]
     res = {}
     for k, l in enumerate(labels):

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import ConfigError
-from .utils import MedimgError
+from .utils import InputError, MedimgError
 
 
 # %% auto #0
@@ -109,14 +109,14 @@ def _open_clip_source(src, model)->tuple:
     if src.is_dir():
         if not (src/'open_clip_config.json').exists(): raise ClipNotFoundError(f"{src}: no open_clip_config.json; an OpenCLIP folder holds {', '.join(OPEN_CLIP_FILES)}")
         try: c = json.loads((src/'open_clip_config.json').read_text()); c['model_cfg']
-        except (ValueError, KeyError, TypeError) as e: raise ValueError(f"{src/'open_clip_config.json'}: not an OpenCLIP config with a model_cfg ({type(e).__name__}: {e})") from None
+        except (ValueError, KeyError, TypeError) as e: raise InputError(f"{src/'open_clip_config.json'}: not an OpenCLIP config with a model_cfg ({type(e).__name__}: {e})") from None
         w = next((src/f for f in ('open_clip_model.safetensors', 'open_clip_pytorch_model.bin') if (src/f).exists()), None)
         if w is None: raise ClipNotFoundError(f"{src}: no weights; an OpenCLIP folder holds {', '.join(OPEN_CLIP_FILES)}")
         return c['model_cfg'], c.get('preprocess_cfg', {}), w
     if not src.is_file(): raise ClipNotFoundError(f"{src}: no such file or folder")
-    if model is None: raise ValueError(f"{src} is a bare checkpoint: name its OpenCLIP model (e.g. model='ViT-B-32') or pass its model_cfg")
+    if model is None: raise InputError(f"{src} is a bare checkpoint: name its OpenCLIP model (e.g. model='ViT-B-32') or pass its model_cfg")
     cfg = open_clip.get_model_config(model) if isinstance(model, str) else model
-    if cfg is None: raise ValueError(f"{model!r} is not an OpenCLIP model name (open_clip.list_models() lists them)")
+    if cfg is None: raise InputError(f"{model!r} is not an OpenCLIP model name (open_clip.list_models() lists them)")
     return cfg, {}, src
 
 def _open_clip_problems(cfg:dict)->list[str]:
@@ -185,7 +185,7 @@ def convert_open_clip(src,                 # an OpenCLIP folder (open_clip_confi
     if dest.exists() and any(dest.iterdir()) and not overwrite: raise FileExistsError(f"{dest} exists and is not empty; pass overwrite=True (CLI: --overwrite)")
     cfg, pre, wpath = _open_clip_source(src, model)
     probs = _open_clip_problems(cfg)
-    if probs: raise ValueError(f"{src}: this OpenCLIP model has no Hugging Face CLIPModel equivalent ({'; '.join(probs)}); "
+    if probs: raise InputError(f"{src}: this OpenCLIP model has no Hugging Face CLIPModel equivalent ({'; '.join(probs)}); "
                                "medimg converts OpenCLIP's ViT image and text transformers only")
     v, t = cfg['vision_cfg'], cfg['text_cfg']
     act = 'quick_gelu' if cfg.get('quick_gelu') else 'gelu'
@@ -203,7 +203,7 @@ def convert_open_clip(src,                 # an OpenCLIP folder (open_clip_confi
     with _quiet_hf():
         m = CLIPModel(hf)
         missing, unexpected = m.load_state_dict(sd, strict=False)
-        if missing or unexpected: raise ValueError(f"{wpath}: tensors missing {missing[:5]} or unexpected {unexpected[:5]} after conversion")
+        if missing or unexpected: raise InputError(f"{wpath}: tensors missing {missing[:5]} or unexpected {unexpected[:5]} after conversion")
         m.eval().save_pretrained(dest)
         mean, std = pre.get('mean', (0.48145466, 0.4578275, 0.40821073)), pre.get('std', (0.26862954, 0.26130258, 0.27577711))
         CLIPProcessor(image_processor=CLIPImageProcessor(size={'shortest_edge': size}, crop_size={'height': size, 'width': size}, image_mean=list(mean), image_std=list(std)),
@@ -262,7 +262,7 @@ class PromptHead(nn.Module):
                  text:nn.Module|None=None,   # a `TextPrompts` that recomputes `emb` (the text tower being tuned)
                 ):
         super().__init__()
-        if task not in ('binary', 'multiclass', 'multilabel'): raise ValueError(f"a CLIP prompt head classifies binary, multiclass or multilabel tasks, not {task!r}")
+        if task not in ('binary', 'multiclass', 'multilabel'): raise InputError(f"a CLIP prompt head classifies binary, multiclass or multilabel tasks, not {task!r}")
         owner = torch.as_tensor(owner, dtype=torch.long)
         self.register_buffer('emb', emb.detach().clone().float())
         self.register_buffer('owner', owner)
@@ -395,9 +395,9 @@ def load_adapters(model:ClipClassifier, path)->ClipClassifier:
     from safetensors.torch import load_file
     sd, towers = load_file(str(path)), model.towers()
     for t in sorted({k.split('.', 1)[0] for k in sd}):
-        if t not in towers: raise ValueError(f"{path}: adapters for the {t} tower, which has no LoRA in this model (towers with LoRA: {sorted(towers) or 'none'})")
+        if t not in towers: raise InputError(f"{path}: adapters for the {t} tower, which has no LoRA in this model (towers with LoRA: {sorted(towers) or 'none'})")
         res = set_peft_model_state_dict(towers[t], {k.split('.', 1)[1]: v for k, v in sd.items() if k.startswith(t + '.')})
-        if res.unexpected_keys: raise ValueError(f"{path}: {len(res.unexpected_keys)} adapter weights do not fit the {t} tower's LoRA, e.g. {res.unexpected_keys[0]}")
+        if res.unexpected_keys: raise InputError(f"{path}: {len(res.unexpected_keys)} adapter weights do not fit the {t} tower's LoRA, e.g. {res.unexpected_keys[0]}")
     return model
 
 # %% ../nbs/api/10_vlm.ipynb #48377be3
@@ -417,7 +417,7 @@ def clip_classifier(folder,                    # a local CLIP folder in the Hugg
                     in_chans:int=3,            # 1: grayscale input, repeated to CLIP's three channels
                    )->ClipClassifier:
     "A CLIP classifier for `labels`: the image tower, the prompts' embeddings as its head, tuned as `tune` says"
-    if tune not in TUNE_MODES: raise ValueError(f"tune={tune!r} is not one of {', '.join(TUNE_MODES)}")
+    if tune not in TUNE_MODES: raise InputError(f"tune={tune!r} is not one of {', '.join(TUNE_MODES)}")
     if task not in ('binary', 'multiclass', 'multilabel'): raise ConfigError([f"model.family=clip classifies binary, multiclass or multilabel tasks, not {task!r}"])
     model, tok, stats = load_clip(folder)
     texts = class_prompts(labels, list(templates), class_text, prompts)
@@ -460,7 +460,7 @@ def pretrain_clip(folder,                  # the CLIP to start from (a local Hug
                  )->list[float]:           # the mean loss of each epoch
     "Train every weight of a CLIP on image-caption pairs with `multi_positive_loss` (equal captions are positives of each other) and save it"
     import shutil
-    if len(images) != len(captions): raise ValueError(f"{len(images)} images but {len(captions)} captions")
+    if len(images) != len(captions): raise InputError(f"{len(images)} images but {len(captions)} captions")
     model, tok, _ = load_clip(folder)
     texts = sorted(set(captions))
     y = torch.tensor([texts.index(c) for c in captions])
