@@ -5,7 +5,9 @@ not the model; or --bundle DIR) is served by `medimg serve` in a subprocess on a
 - the baseline: `Predictor.predict` on the same DICOM files at batch 32 (throughput) and one file per call (latency);
 - load: 1, 8 and 32 concurrent clients (keep-alive connections, raw asyncio streams) each posting one DICOM per request, a fixed number of requests;
 - faults: 32 clients again while a share of the requests are malformed (a truncated DICOM, a file over the size limit,
-  a JSON body): every good request must be answered with Predictor's probability, every bad one with its 4xx;
+  a JSON body, DICOMs whose JPEG or JPEG 2000 stream declares 20000 x 20000 pixels under a 64 x 64 header) and 64 slow
+  clients hold connections open with half a request header: every good request must be answered with Predictor's
+  probability, every bad one with its 4xx;
 - the server's peak RSS (its process and its decoder processes, from /proc).
 Goals (serving issue, 2 cores): zero errors; throughput at 32 clients >= 0.8x Predictor at batch 32; p95 at 1 client
 <= 2x Predictor's batch-1 latency. Clients and server share the machine's cores, as they would on a small node.
@@ -33,6 +35,35 @@ def start_server(cmd: list, port: int) -> tuple:
         except httpx.TransportError: pass
         if srv.poll() is not None: sys.exit(f"the server ended: {srv.stderr.read()[-2000:]}")
         time.sleep(0.1)
+
+
+def stream_bomb(fmt: str, side: int = 20000) -> bytes:
+    "A DICOM whose header says 64 x 64 over a compressed stream whose own header declares `side` x `side` (a few KB)"
+    import io, struct, pydicom
+    from PIL import Image
+    from pydicom.data import get_testdata_file
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEG2000Lossless, JPEGBaseline8Bit
+    buf = io.BytesIO(); Image.new('L', (64, 64), 7).save(buf, format=fmt); data = bytearray(buf.getvalue())
+    if fmt == 'JPEG': i = data.find(b'\xff\xc0'); data[i + 5:i + 9] = struct.pack('>HH', side, side)
+    else: j = data.find(b'\xff\x4f\xff\x51'); data[j + 8:j + 16] = struct.pack('>II', side, side)
+    ds = pydicom.dcmread(get_testdata_file('CT_small.dcm')); ds.Rows = ds.Columns = 64
+    ds.SamplesPerPixel, ds.PhotometricInterpretation, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 'MONOCHROME2', 8, 8, 7, 0
+    ds.PixelData = encapsulate([bytes(data)]); ds['PixelData'].VR = 'OB'
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit if fmt == 'JPEG' else JPEG2000Lossless
+    out = io.BytesIO(); ds.save_as(out); return out.getvalue()
+
+
+async def hold_slow(port: int, n: int, stop: asyncio.Event):
+    "`n` slow clients: each opens a connection, sends half a request header, and waits"
+    conns = []
+    for _ in range(n):
+        try:
+            r, w = await asyncio.open_connection('127.0.0.1', port); w.write(b'POST /v1/predict HTTP/1.1\r\nHost: x\r\n'); await w.drain(); conns.append(w)
+        except OSError: break
+    await stop.wait()
+    for w in conns: w.close()
+    return len(conns)
 
 
 def tree_peak_rss_mb(pid: int) -> float:
@@ -140,14 +171,22 @@ if __name__ == '__main__':
             results[clients] = summary(rows, wall) | dict(errors=len(bad))
         # faults: malformed requests mixed into the load
         rng = random.Random(0)
-        kinds = {'truncated': (lambda b: b[:700], 422), 'oversized': (lambda b: os.urandom(int(max_mb * 2**20) + 4096), 413), 'json': (None, 415)}
+        bombs = {'jpeg': stream_bomb('JPEG'), 'j2k': stream_bomb('JPEG2000')}
+        kinds = {'truncated': (lambda b: b[:700], 422), 'oversized': (lambda b: os.urandom(int(max_mb * 2**20) + 4096), 413), 'json': (None, 415),
+                 'jpeg_bomb': (lambda b: bombs['jpeg'], 422), 'j2k_bomb': (lambda b: bombs['j2k'], 422)}
         jobs = []
         for i in range(2 * a.requests):
             if rng.random() < a.bad_share:
                 k = rng.choice(list(kinds)); f, st = kinds[k]
                 jobs.append((k, request_bytes(port, 'json' if k == 'json' else 'file', 'bad.dcm', None if f is None else f(blobs[files[i % len(files)]])), st))
             else: jobs.append(good(i))
-        rows, wall = asyncio.run(load(port, jobs, 32))
+        async def faults():   # the load while slow clients hold connections half open
+            stop = asyncio.Event(); slow = asyncio.create_task(hold_slow(port, 64, stop))
+            await asyncio.sleep(0.5)
+            try: return await load(port, jobs, 32)
+            finally: stop.set(); held.append(await slow)
+        held = []
+        rows, wall = asyncio.run(faults())
         wrong = [r for r in rows if (r[0] == 'good' and (r[1] != 200 or abs(r[2] - r[4]) > 1e-6)) or (r[0] != 'good' and r[1] != r[4])]
         fault = summary(rows, wall) | dict(bad=sum(r[0] != 'good' for r in rows), wrong=len(wrong))
         alive = httpx.get(f'{url}/readyz').status_code == 200
@@ -162,7 +201,7 @@ if __name__ == '__main__':
     for c, r in results.items():
         print(f"{c:>8}{r['n']:>10}{r['good_ips']:>9.1f}{r['p50']:>9.1f}{r['p95']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8}")
     print(f"faults (32 clients, {fault['bad']} of {fault['n']} requests malformed): {fault['good_ips']:.1f} good img/s, p95 {fault['p95']:.1f} ms, "
-          f"{fault['wrong']} answered wrongly; still ready: {alive}")
+          f"{fault['wrong']} answered wrongly; {held[0]} slow connections held meanwhile; still ready: {alive}")
     print(f"model calls {int(calls)} for {int(images)} images (mean batch {images / max(calls, 1):.1f}); server peak RSS (with decoders) {peak:.0f} MB")
     r32, r1 = results[32]['good_ips'] / base_ips, results[1]['p95'] / base_p50
     print(f"throughput at 32 clients / Predictor at batch 32: {r32:.2f} (goal >= 0.8); p95 at 1 client / Predictor batch-1 p50: {r1:.2f} (goal <= 2); "

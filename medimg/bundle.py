@@ -20,8 +20,9 @@ from .utils import InputError, MedimgError
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BUNDLE_KEYS', 'BundleError', 'sha256_file', 'write_checksums', 'strict_json',
-           'read_safetensors', 'load_private_key', 'key_fingerprint', 'keygen', 'sign_bundle', 'trusted_keys_from_env',
-           'check_signature', 'verify_bundle', 'load_ood', 'bundle_content_problems', 'bundle_meta']
+           'read_safetensors', 'load_private_key', 'key_fingerprint', 'keygen', 'sign_bundle', 'UnsignedBundleWarning',
+           'signature_status', 'trusted_keys_from_env', 'check_signature', 'verify_bundle', 'load_ood',
+           'bundle_content_problems', 'bundle_meta']
 
 # %% ../nbs/api/23_bundle.ipynb #bcef8a06
 BUNDLE_FORMAT = 1
@@ -113,15 +114,34 @@ def read_safetensors(path)->dict[str, np.ndarray]:
             out[k] = np.frombuffer(f.read(hi - lo), dtype=dt).reshape(v['shape']).astype(dt.newbyteorder('='))
     return out
 
+def _onnx_self_contained(path:Path):
+    "Parse an ONNX file (without loading external data) and refuse one whose tensors live in other files: a bundle's model holds its weights"
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+    m = onnx.load(str(path), load_external_data=False)
+    def tensors(g):   # initializers and constant tensors, in subgraphs too
+        yield from g.initializer
+        for n in g.node:
+            for a in n.attribute:
+                if a.HasField('t'): yield a.t
+                yield from a.tensors
+                for sg in ([a.g] if a.HasField('g') else []) + list(a.graphs): yield from tensors(sg)
+    ext = [t.name for t in tensors(m.graph) if uses_external_data(t)]
+    if ext: raise InputError(f"{len(ext)} tensor(s) refer to data outside the file (e.g. {ext[0]!r}); a bundle's ONNX model must hold its weights")
+    return m
+
+_TEXT_LIMIT = 64 << 20   # a bundle's JSON, YAML and Markdown files are small; a larger one is refused unread
+
 _PARSERS = {'.json': lambda p: strict_json(p.read_text(encoding='utf-8')), '.yaml': lambda p: __import__('yaml').safe_load(p.read_text(encoding='utf-8')),
-            '.md': lambda p: p.read_bytes().decode('utf-8'), '.safetensors': _safetensors_header, '.onnx': None}
+            '.md': lambda p: p.read_bytes().decode('utf-8'), '.safetensors': _safetensors_header, '.onnx': _onnx_self_contained}
 
 def _content_problem(path:Path)->str|None:
-    "Why a file is not what its name says (JSON, YAML, UTF-8 Markdown, safetensors; ONNX is parsed by ONNX Runtime), else None"
+    "Why a file is not what its name says (JSON, YAML, UTF-8 Markdown, safetensors, a self-contained ONNX model), else None"
     if (why := _looks_executable(path)): return f"refused: {path.name} is {why}"
     parse = _PARSERS.get(path.suffix.lower(), 'unknown')
     if parse == 'unknown': return f"refused: {path.name} is a {path.suffix or 'suffix-less'} file; a bundle holds only {', '.join(_PARSERS)} files"
-    if parse is None: return None
+    if path.suffix.lower() in ('.json', '.yaml', '.md') and path.stat().st_size > _TEXT_LIMIT:
+        return f"refused: {path.name} has {path.stat().st_size:,} bytes; a bundle's {path.suffix[1:]} files are at most {_TEXT_LIMIT:,}"
     try: parse(path)
     except Exception as e: return f"refused: {path.name} does not parse as {path.suffix[1:]} ({type(e).__name__}: {' '.join(str(e).split())[:120]})"
     return None
@@ -179,29 +199,52 @@ def sign_bundle(dest, key)->Path:
     "Write `signature.json`: an Ed25519 signature over `checksums.sha256`, which lists every other file"
     import base64
     d, k = Path(dest), load_private_key(key)
+    from cryptography.hazmat.primitives import serialization
     sig = k.sign((d/CHECKSUMS_FILE).read_bytes())
+    pub = k.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)   # so that any machine can check the bytes are intact
     (d/SIGNATURE_FILE).write_text(json.dumps(dict(algorithm='Ed25519', signed_file=CHECKSUMS_FILE, key_fingerprint=key_fingerprint(k),
-                                                 signature=base64.b64encode(sig).decode()), indent=1) + '\n')
+                                                 public_key=base64.b64encode(pub).decode(), signature=base64.b64encode(sig).decode()), indent=1) + '\n')
     return d/SIGNATURE_FILE
+
+class UnsignedBundleWarning(UserWarning):
+    "A bundle without a signature was loaded: nothing but file permissions stood between it and a change"
+
+def signature_status(path, trusted_keys=None)->str:
+    "What a bundle's signature says, for every load to report: 'trusted: <fp>', 'signed by <fp>' (intact; the key is not a trusted one, or none is configured) or 'unsigned'"
+    d = Path(path)
+    signer = check_signature(d, trusted_keys)   # refuses a signature that does not verify
+    if signer: return f'trusted: {signer}'
+    if not (d/SIGNATURE_FILE).is_file(): return 'unsigned'
+    return f"signed by {strict_json((d/SIGNATURE_FILE).read_text())['key_fingerprint']}"
 
 def trusted_keys_from_env()->list[str]:
     "The public key files named by `$MEDIMG_TRUSTED_KEYS`"
     return [p for p in os.environ.get(TRUSTED_KEYS_ENV, '').split(os.pathsep) if p.strip()]
 
 def check_signature(path, trusted_keys=None)->str|None:
-    "The signer's fingerprint when the bundle is signed by one of `trusted_keys` (default `$MEDIMG_TRUSTED_KEYS`); None when no keys are configured (a signature is then not checked)"
+    "The signer's fingerprint when the bundle is signed by one of `trusted_keys` (default `$MEDIMG_TRUSTED_KEYS`); None when no keys are configured. A signature present is always checked: one that no longer verifies refuses the bundle"
     import base64
     from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
     d = Path(path)
     keys = list(trusted_keys) if trusted_keys is not None else trusted_keys_from_env()
     sf = d/SIGNATURE_FILE
-    if not keys: return None
-    if not sf.is_file(): raise BundleError(f"{d}: the bundle is not signed, and trusted keys are configured ({len(keys)}): only signed bundles are loaded")
+    if not sf.is_file():
+        if keys: raise BundleError(f"{d}: the bundle is not signed, and trusted keys are configured ({len(keys)}): only signed bundles are loaded")
+        return None
+    if sf.stat().st_size > 64 * 1024: raise BundleError(f"{sf}: {sf.stat().st_size} bytes is not a signature (at most 64 KB)")
     try:
         s = strict_json(sf.read_text())
         sig, fp = base64.b64decode(s['signature'], validate=True), s['key_fingerprint']
         if s.get('algorithm') != 'Ed25519' or s.get('signed_file') != CHECKSUMS_FILE: raise InputError('not an Ed25519 signature over checksums.sha256')
+        own = Ed25519PublicKey.from_public_bytes(base64.b64decode(s['public_key'], validate=True)) if s.get('public_key') is not None else None
     except Exception as e: raise BundleError(f"{sf}: not a medimg signature ({type(e).__name__}: {e})") from None
+    if not keys:   # no trust list: who signed is not known, but whether the bytes are what was signed is
+        if own is None: return None   # a signature written before signatures carried their public key: checked only against trusted keys
+        if key_fingerprint(own) != fp: raise BundleError(f"{sf}: the public key it carries is not the key {fp} it names")
+        try: own.verify(sig, (d/CHECKSUMS_FILE).read_bytes())
+        except InvalidSignature: raise BundleError(f"{d}: the signature of {fp} does not match {CHECKSUMS_FILE}: the bundle was changed after signing") from None
+        return None
     pubs = {key_fingerprint(k): _public_key(k) for k in keys}
     if fp not in pubs: raise BundleError(f"{d}: signed by {fp}, which is not among the trusted keys ({', '.join(pubs)})")
     try: pubs[fp].verify(sig, (d/CHECKSUMS_FILE).read_bytes())
@@ -227,6 +270,7 @@ def _verify(path, trusted_keys, content:bool)->tuple[dict, str|None]:
         h, _, f = line.partition('  ')
         if len(h) != 64 or not f: raise BundleError(f"{d/CHECKSUMS_FILE}: line {i + 1} is not '<sha256>  <file>'")
         listed[f] = h
+    signer = check_signature(d, trusted_keys)   # first: a bundle that is not what was signed is not parsed at all
     files, problems = _walk(d)
     present = {f for f in files if f not in (CHECKSUMS_FILE, SIGNATURE_FILE)}
     problems += [f"missing: {f}" for f in sorted(set(listed) - present)]
@@ -234,7 +278,6 @@ def _verify(path, trusted_keys, content:bool)->tuple[dict, str|None]:
     problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if sha256_file(d/f) != listed[f]]
     problems += [why for f in sorted(present | ({SIGNATURE_FILE} & set(files))) if (why := _content_problem(d/f))]
     if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
-    signer = check_signature(d, trusted_keys)
     problems = bundle_content_problems(d) if content else []
     if problems: raise BundleError(f"{d}: the bundle's content is invalid:\n  - " + '\n  - '.join(problems))
     return listed, signer

@@ -23,7 +23,7 @@ with warnings.catch_warnings():   # fastai's import calls torch.jit.script, whic
 from .config import checkpoint_name
 from .environment import get_device
 from .metrics import MetricWarning, task_metrics
-from .run import (LAST_CHECKPOINT, unwrap_model)
+from .run import LAST_CHECKPOINT, checkpoint_hash_file, checkpoint_hashes, file_sha256, record_checkpoint, unwrap_model
 from .tasks import TASK_REGISTRY, get_task
 from .utils import InputError, atomic_write
 
@@ -115,6 +115,7 @@ def _exchange(a:Path, b:Path)->bool:
 def atomic_save(obj, path:Path):
     "`torch.save` to a temporary file, then rename: a process killed mid-write never leaves a truncated checkpoint"
     with _SAVE_LOCK, _without_crc(): atomic_write(path, lambda f: torch.save(obj, f))   # one at a time: the CRC setting is global
+    record_checkpoint(path, [file_sha256(path)])   # what `load_checkpoint` checks: torch's loader checks nothing
     return Path(path)
 
 def _save_spare(obj, path:Path)->Path:
@@ -142,7 +143,10 @@ class _Writer:
             from concurrent.futures import ThreadPoolExecutor
             self.ex = ThreadPoolExecutor(1, thread_name_prefix='medimg-checkpoint')   # not a daemon: the interpreter finishes a write before it exits
         def job():
+            new = file_sha256(spare)
+            record_checkpoint(path, checkpoint_hashes(path)[-1:] + [new])   # either version is valid while they are swapped ...
             _swap_in(spare, path)
+            record_checkpoint(path, [new])                                  # ... then only the new one
             if then: then()
         self.futs.append((path, self.ex.submit(job)))
     def wait(self):
@@ -196,7 +200,7 @@ class BestCheckpoint(Callback):
         return s
     @staticmethod
     def drop(files):
-        for f in files: Path(f).unlink(missing_ok=True)
+        for f in files: Path(f).unlink(missing_ok=True); checkpoint_hash_file(f).unlink(missing_ok=True)
     def state(self)->dict: return dict(best=self.best, best_epoch=self.best_epoch, wait=self.wait, stop=self.stop,
                                        best_name=self.best_path.name if self.best_path else None)
     def load_state(self, s:dict):

@@ -296,7 +296,7 @@ def _predict(args)->int:
     bad = int(df.error.notna().sum())
     if not args.csv: df.to_csv(sys.stdout, index=False)   # a --csv file was written batch by batch
     pos = f", {int(df.decision.sum())} positive at threshold {p.thresholds['threshold']:.4g}" if p.task == 'binary' else ''
-    print(f"predicted {len(df) - bad} of {len(df)} images{pos}" + (f"; {bad} unreadable (see the error column)" if bad else '') +
+    print(f"predicted {len(df) - bad} of {len(df)} images{pos}" + (f"; {bad} without an answer (unreadable, or a non-finite model output: see the error column)" if bad else '') +
           (f"; written to {args.csv}" if args.csv else ''), file=sys.stderr)
     return 1 if bad else 0
 
@@ -309,6 +309,7 @@ def _predict(args)->int:
                   (('--min-per-class',), dict(type=int, default=30, metavar='N', help='fewest labelled images of each class accepted (default: 30)')),
                   (('--sign-key',), dict(metavar='KEY', help='Ed25519 private key file to sign the new version with')),
                   (('--trusted-key',), dict(action='append', metavar='PUB', help='public key the source bundle must be signed by (repeatable)')),
+                  (('--allow-decision-changes',), dict(action='store_true', help="accept a calibrator that changes some of the sample's decisions (isotonic can)")),
                   (('--overwrite',), dict(action='store_true', help='replace an existing folder'))],
             description='For a site where the shift check says the validation calibrator cannot be trusted: fits a calibrator on the '
                         "site's labelled sample, carries the threshold through the same raw score, refits the prediction sets, and writes a verified bundle.")
@@ -318,10 +319,12 @@ def _recalibrate(args)->int:
     df = expand_inputs([args.data])
     if 'label' not in df.columns: print(f"medimg recalibrate: error: {args.data} has no 'label' column", file=sys.stderr); return 2
     dest = recalibrate(args.bundle, df, args.out, method=args.method, min_per_class=args.min_per_class, overwrite=args.overwrite,
-                       sign_key=args.sign_key, trusted_keys=args.trusted_key)
+                       sign_key=args.sign_key, trusted_keys=args.trusted_key, allow_decision_changes=args.allow_decision_changes)
     r = json.loads((Path(dest)/BUNDLE_FILE).read_text())['recalibrated']
     print(f"bundle     : {dest} (version {json.loads((Path(dest)/BUNDLE_FILE).read_text())['version']}, {r['method']} on {r['site_images']} site images {r['site_counts']})")
-    print(f"threshold  : {r['threshold']['before']:.4g} -> {r['threshold']['after']:.4g} (the same decisions); prediction sets {r['prediction_sets']}")
+    d = r['decisions']
+    same = f"the same decisions on all {d['checked']} site images" if not d['changed'] else f"{d['changed']} of {d['checked']} site images' decisions changed"
+    print(f"threshold  : {r['threshold']['before']:.4g} -> {r['threshold']['after']:.4g} ({same}); prediction sets {r['prediction_sets']}")
     return 0
 
 # %% ../nbs/api/29_cli.ipynb #608ecaf7
@@ -403,6 +406,8 @@ def _robustness(args)->int:
                   (('--decode-workers',), dict(type=int, metavar='N', help='decoder processes (default: the usable cores, at most 4); for a segmentation bundle, segmentation workers (default 1)')),
                   (('--model-threads',), dict(type=int, metavar='N', help='ONNX Runtime threads (default: the usable cores)')),
                   (('--no-isolate',), dict(action='store_true', help='decode in threads of the server process (a decoder crash then ends the server)')),
+                  (('--max-connections',), dict(type=int, default=256, metavar='N', help='open connections at once; more are answered 503 (default: 256)')),
+                  (('--keep-alive-s',), dict(type=float, default=5., metavar='S', help='close an idle keep-alive connection after S seconds (default: 5)')),
                   (('--log-level',), dict(default='info', choices=('debug', 'info', 'warning', 'error')))],
             description='Verifies the bundle (checksums, content, and its signature when keys are trusted) before the port opens, then serves it. '
                         'Set $MEDIMG_SERVE_TOKEN to require a bearer token on /v1/. Logs name requests and files by pseudonymous ids only.')
@@ -410,7 +415,7 @@ def _serve(args)->int:
     from medimg.serve import ServeSettings, serve
     s = ServeSettings(max_file_mb=args.max_file_mb, max_request_mb=args.max_request_mb, max_files=args.max_files, max_batch=args.max_batch,
                       batch_window_ms=args.batch_window_ms, decode_workers=args.decode_workers, model_threads=args.model_threads,
-                      isolate=not args.no_isolate, trusted_keys=args.trusted_key)
+                      isolate=not args.no_isolate, trusted_keys=args.trusted_key, max_connections=args.max_connections, keep_alive_s=args.keep_alive_s)
     serve(args.bundle, host=args.host, port=args.port, workers=args.workers, settings=s, log_level=args.log_level)
     return 0
 

@@ -17,10 +17,10 @@ from .utils import InputError, MedimgError
 
 
 # %% auto #0
-__all__ = ['LOSS_TASKS', 'METRIC_ABBREV', 'opt', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig', 'CalibrationConfig',
-           'ExportConfig', 'ClipConfig', 'InferConfig', 'ExperimentConfig', 'ConfigError', 'config_rule', 'known_task',
-           'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict', 'apply_overrides', 'load_config',
-           'save_config', 'config_hash', 'checkpoint_name']
+__all__ = ['LOSS_TASKS', 'MAX_CONFIG_BYTES', 'METRIC_ABBREV', 'opt', 'DataConfig', 'ModelConfig', 'LossConfig', 'TrainConfig',
+           'CalibrationConfig', 'ExportConfig', 'ClipConfig', 'InferConfig', 'ExperimentConfig', 'ConfigError',
+           'config_rule', 'known_task', 'task_problems', 'validate_config', 'config_from_dict', 'config_to_dict',
+           'apply_overrides', 'load_config', 'save_config', 'config_hash', 'checkpoint_name']
 
 # %% ../nbs/api/03_config.ipynb #d2d6fe34
 def opt(default,                    # default value (lists and dicts are copied per instance)
@@ -472,7 +472,11 @@ def apply_overrides(d:dict,              # nested plain data
     return d
 
 # %% ../nbs/api/03_config.ipynb #d3841afa
+MAX_CONFIG_BYTES = 1 << 20   # a config is a page of text; a larger file (or a device, a FIFO) is refused before it is read
+
 def _read_mapping(path:Path):
+    if not path.is_file() or path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError([f"not a config file: {'a file of ' + format(path.stat().st_size, ',') + ' bytes (at most ' + format(MAX_CONFIG_BYTES, ',') + ')' if path.is_file() else 'not a regular file'}"], str(path))
     txt = path.read_text()
     try: d = json.loads(txt) if path.suffix.lower() == '.json' else yaml.safe_load(txt)
     except (json.JSONDecodeError, yaml.YAMLError) as e:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import ImageReadError, dicom_age_years, dicom_headers, pseudonymize, read_image, sniff_format
+from .io import ImageReadError, dicom_age_years, dicom_headers, normalize_id, pseudonymize, read_image, sniff_format
 from .utils import InputError, MedimgError, atomic_write, cpu_count
 
 
@@ -85,7 +85,8 @@ def validate_manifest(df:pd.DataFrame,        # manifest to check
         add(f"labels differ only by case or whitespace: {' / '.join(repr(v) for v in variants)}",
             np.array([any(o in variants for o in (l if _is_list(l) else [l])) for l in df.label]))
     add('empty patient_id', df.patient_id.map(_missing).to_numpy())
-    df['patient_id'] = df.patient_id.map(lambda v: None if _missing(v) else str(v))
+    df['patient_id'] = df.patient_id.map(lambda v: None if _missing(v) else normalize_id(v))   # ' P1' and 'P1 ' are the patient 'P1'
+    if 'study_id' in df.columns: df['study_id'] = df.study_id.map(normalize_id)
     if 'split' in df.columns: add(f"split not one of {', '.join(SPLITS)}", ~df.split.isin(SPLITS).to_numpy())
     if problems: raise ManifestError(problems)
     return df
@@ -476,7 +477,7 @@ def manifest_from_medmnist(npz:str|Path,          # a MedMNIST v2 .npz (any subs
 def _group_strata(df, group, task, labels):
     "Per group: its image count and its label profile (stratum index, or a 0/1 vector per finding)"
     y = targets(df, task, labels)
-    codes, groups = pd.factorize(df[group], sort=False)
+    codes, groups = pd.factorize(df[group].map(normalize_id), sort=False)
     sizes = np.bincount(codes)
     if task == 'multilabel':
         prof = np.zeros((len(groups), len(labels)))
@@ -561,7 +562,7 @@ def patient_split(df:pd.DataFrame,           # validated manifest
     names = ['train', 'valid'] + (['test'] if test > 0 else [])
     fracs = [1 - valid - test, valid] + ([test] if test > 0 else [])
     if stratify: codes, groups, sizes, strata = _group_strata(df, group, task, labels)
-    else: codes, groups = pd.factorize(df[group], sort=False); sizes = np.bincount(codes)
+    else: codes, groups = pd.factorize(df[group].map(normalize_id), sort=False); sizes = np.bincount(codes)
     if len(groups) < len(names): raise InputError(f"{len(names)} splits need at least {len(names)} groups ({group}); found {len(groups)}")
     rng = np.random.default_rng(seed)
     if not stratify: assign = _allocate(np.zeros(len(groups), int), sizes, fracs, rng, ['all'], min_one=True)
@@ -579,7 +580,7 @@ def patient_kfold(df:pd.DataFrame, k:int=5, group:str='patient_id', stratify:boo
     if k < 2: raise InputError(f"k must be >= 2, got {k}")
     task, labels = manifest_task(df) if stratify else (None, None)
     if stratify: codes, groups, sizes, strata = _group_strata(df, group, task, labels)
-    else: codes, groups = pd.factorize(df[group], sort=False); sizes = np.bincount(codes)
+    else: codes, groups = pd.factorize(df[group].map(normalize_id), sort=False); sizes = np.bincount(codes)
     if len(groups) < k: raise InputError(f"{k} folds need at least {k} groups ({group}); found {len(groups)}")
     rng, fracs = np.random.default_rng(seed), [1 / k] * k
     if not stratify: assign = _allocate(np.zeros(len(groups), int), sizes, fracs, rng, ['all'])
@@ -639,8 +640,8 @@ def check_leakage(df:pd.DataFrame,            # manifest with a split column
     "Shared patients, studies and identical images across splits"
     if duplicates not in ('error', 'drop', 'keep'): raise InputError(f"duplicates={duplicates!r}: use 'error', 'drop' or 'keep'")
     off, dropped = {}, []
-    def crossing(col):
-        n = df.groupby(col)[split_col].nunique()
+    def crossing(col):   # ids compared as `normalize_id` gives them: 'P1', ' P1' and 'P1 ' are one patient
+        n = df.assign(_key=df[col].map(normalize_id)).groupby('_key')[split_col].nunique()
         return sorted(str(v) for v in n[n > 1].index)
     off['patients'] = crossing(group)
     off['studies'] = crossing(study) if study and study in df.columns and df[study].notna().any() else []
@@ -744,7 +745,7 @@ def split_report(df:pd.DataFrame,          # manifest with a split column
                 config_hash=config_hash(config) if config is not None else None,
                 skipped=skipped, unmatched_labels=sorted(pseudonymize(keys, salt=salt)) if (keys := list(df.attrs.get('unmatched_labels', []))) else [],   # keys are identifiers
                 duplicates=dict(policy=leak.get('duplicates', 'error'), dropped=rec(leak.get('dropped', []))), few_shot=df.attrs.get('few_shot'),
-                paths=dict(root=str(root), privacy=path_privacy))
+                paths=dict(root='sha256:' + pseudonymize(str(root), salt=salt), privacy=path_privacy))   # the root's own name may be a patient's
 
 def report_fingerprint(report:dict)->str:
     "SHA-256 of the canonical JSON of a split report: the dataset fingerprint"

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .bundle import (BUNDLE_FORMAT, BundleError, bundle_meta, check_signature, key_fingerprint, load_ood, load_private_key,
-                           sha256_file, sign_bundle, strict_json, verify_bundle, write_checksums)
+from .bundle import (BUNDLE_FORMAT, BundleError, UnsignedBundleWarning, bundle_meta, check_signature, key_fingerprint, load_ood, load_private_key,
+                           sha256_file, sign_bundle, signature_status, strict_json, verify_bundle, write_checksums)
 from .calibration import Calibrator
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
-                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
+                        MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, SUMMARY_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
                         OOD_FILE, OOD_ARRAYS_FILE, ROBUSTNESS_DIR, ROBUSTNESS_FILE, CLIP_FILE, ADAPTER_FILE, TEXT_EMBEDDINGS_FILE)
 from .ood import image_info
 from .transforms import Preprocess
@@ -28,12 +28,17 @@ from .tasks import TASK_REGISTRY, get_task, resolve
 from .utils import InputError, MedimgError, cpu_count, jsonable, md_table, sigmoid, softmax
 
 # %% auto #0
-__all__ = ['ExportError', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle', 'model_card', 'Progress', 'Predictor',
-           'prepare_input', 'expand_inputs', 'recalibrate']
+__all__ = ['NON_FINITE', 'ExportError', 'PredictionError', 'export_onnx', 'ort_session', 'onnx_max_diff', 'export_bundle',
+           'model_card', 'Progress', 'Predictor', 'prepare_input', 'expand_inputs', 'recalibrate']
 
 # %% ../nbs/api/24_export.ipynb #82f33b32
 class ExportError(MedimgError, RuntimeError):
     "The exported model does not reproduce the trained one"
+
+class PredictionError(MedimgError, RuntimeError):
+    "The model gave no usable answer for an input: a non-finite output is an error, never a decision"
+
+NON_FINITE = "the model's output is not finite (NaN or infinity): no probability and no decision for this image"
 
 # %% ../nbs/api/24_export.ipynb #5360d554
 def export_onnx(model,                # a torch module returning logits
@@ -53,8 +58,29 @@ def export_onnx(model,                # a torch module returning logits
                                  dynamic_shapes=({0: torch.export.Dim('batch', min=1, max=65536)},), verbose=False)
         prog.save(str(dest), external_data=False)
     m = onnx.load(str(dest))
+    _strip_debug(m); onnx.save(m, str(dest))   # the exporter's stack traces name the training machine's folders: they never leave it
     onnx.checker.check_model(m, full_check=True)
     return Path(dest)
+
+def _strip_debug(m):
+    "Remove the debug text torch's exporter writes into an ONNX model (doc strings with Python stack traces, source metadata), in every graph"
+    m.doc_string, m.producer_version = '', m.producer_version
+    del m.metadata_props[:]
+    def graph(g):
+        g.doc_string = ''
+        for n in g.node:
+            n.doc_string = ''
+            del n.metadata_props[:]
+            for a in n.attribute:
+                a.doc_string = ''
+                if a.HasField('g'): graph(a.g)
+                for sg in a.graphs: graph(sg)
+        for v in list(g.input) + list(g.output) + list(g.value_info): v.doc_string = ''
+        for t in g.initializer: t.doc_string = ''
+    graph(m.graph)
+    for f in m.functions:
+        f.doc_string = ''
+        for n in f.node: n.doc_string = ''; del n.metadata_props[:]
 
 def ort_session(path, threads:int|None=None):
     "An ONNX Runtime CPU session on `path` with `threads` intra-op threads (default: the machine's cores), quiet, with idle threads sleeping"
@@ -64,7 +90,9 @@ def ort_session(path, threads:int|None=None):
     so.log_severity_level = 3
     # idle ORT threads sleep instead of spinning: the Predictor decodes files on the same cores while the model runs
     so.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
+    try: return ort.InferenceSession(str(path), so, providers=['CPUExecutionProvider'])
+    except Exception as e:   # onnxruntime's own exception types: a model it cannot load is a bundle error naming the file, not a traceback
+        raise BundleError(f"{path}: ONNX Runtime cannot load this model ({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
 def onnx_max_diff(path, model, x)->float:
     "Largest absolute difference between ONNX Runtime's and eager PyTorch's logits for the batch `x`"
@@ -266,6 +294,11 @@ def _check_thresholds(thr):
     if bad: raise ExportError(f"refusing to export {', '.join(bad)}: a threshold of 0 or 1 decides every image the same way. "
                               "Choose the operating point on a validation split with both classes (calibration.threshold), or fix calibration.fixed_threshold")
 
+def _checkpoint_of(run)->str|None:
+    "The SHA-256 of the checkpoint a bundle is exported from, as the run recorded it (`summary.json`), so that a bundle names the weights it holds"
+    f = Path(run.run_dir)/SUMMARY_FILE
+    return json.loads(f.read_text()).get('best_checkpoint_sha256') if f.is_file() else None
+
 def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, cs=None, signer:str|None=None):
     "Every file of the bundle except the model files and the checksums"
     import onnx
@@ -292,7 +325,8 @@ def _write_metadata(work:Path, run, cal, thr, ev:dict, info:dict, formats:list, 
     g = onnx.load(str(work/MODEL_FILE), load_external_data=False)
     arch = getattr(run.model, 'medimg_arch', run.config.model.arch)
     meta = bundle_meta(work, run.task, signer, run_id=run.run_id, run_name=run.config.name, run_folder=run.run_dir.name, formats=formats,
-                       precision=info['precision'], arch=arch, model=dict(family=run.config.model.family, arch=arch, config_hash=config_hash(run.config)),
+                       precision=info['precision'], arch=arch, model=dict(family=run.config.model.family, arch=arch, config_hash=config_hash(run.config),
+                                                                          checkpoint_sha256=_checkpoint_of(run)),
                        input=dict(name='image', dtype='float32', shape=['batch', run.preprocess.channels, run.preprocess.size, run.preprocess.size],
                                   preprocess=PREPROCESS_FILE),
                        output=dict(name='logits', dtype='float32', shape=['batch', len(_labels_info(run)['outputs'])]),
@@ -538,7 +572,7 @@ class Predictor:
         self.path, self.backend, self._run, self.preprocess, self.calibrator = path, backend, run, preprocess, calibrator
         self.thresholds, self.labels, self.meta, self.task = thresholds, labels, meta, labels['task']
         self.output = get_task(self.task).output      # 'image': one row of answers per image; 'mask': a label mask per image (and its row)
-        self.signer = None
+        self.signer, self.signature = None, None      # the trusted signer's fingerprint; what the signature says (`signature_status`)
         self.conformal, self.reference = None, None   # set by `load` when the bundle has them
         self.ood, self.profile = None, None           # the OOD detector and the training images' input profile (`21_ood`), when the bundle has them
 
@@ -559,6 +593,7 @@ class Predictor:
             return resolve(get_task(meta['task']).predictor)(cls, d, backend=backend, threads=threads, trusted_keys=trusted_keys, tile_batch=tile_batch)
         verify_bundle(d, trusted_keys, content=True)
         signer = check_signature(d, trusted_keys)   # the fingerprint of the trusted key that signed it (None when no keys are configured)
+        signature = signature_status(d, trusted_keys)
         pre = Preprocess.from_dict(strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
         thr = strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
@@ -576,13 +611,20 @@ class Predictor:
         elif backend == 'torch': run = _torch_backend(d, labels)
         else: raise InputError(f"backend={backend!r}: use 'onnx' or 'torch'")
         p = cls(d, backend, run, pre, cal, thr, labels, meta)
-        p.signer = signer
+        p.signer, p.signature = signer, signature
+        p.warn_unsigned()
         if (d/CONFORMAL_FILE).exists():
             from medimg.calibration import ConformalSets
             p.conformal = ConformalSets.from_dict(strict_json((d/CONFORMAL_FILE).read_text()))
         if (d/REFERENCE_FILE).exists(): p.reference = strict_json((d/REFERENCE_FILE).read_text())
         p.ood, p.profile = load_ood(d)
         return p
+
+    def warn_unsigned(self):
+        "Say on every load that an unsigned bundle is unsigned (`UnsignedBundleWarning`)"
+        if self.signature == 'unsigned':
+            warnings.warn(f"{self.path.name}: an unsigned bundle; anyone who could write its folder could have changed it. Sign it "
+                          "(`medimg export --sign-key KEY`) and trust the key ($MEDIMG_TRUSTED_KEYS)", UnsignedBundleWarning, stacklevel=3)
 
     def __repr__(self): return f"Predictor({self.path.name}: {self.meta['arch']}, {self.task} {self.labels['outputs']}, {self.meta['precision']}, backend {self.backend})"
 
@@ -766,6 +808,8 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
                 idx = [i for i, _ in good]
                 try:
                     z[idx], f = self.outputs(np.stack([x for _, x in good]))
+                    for i in idx:
+                        if not np.isfinite(z[i]).all(): errors[i] = NON_FINITE   # fail closed: an error row, never a decision
                     if f is not None:
                         if F is None: F = np.zeros((n, f.shape[1]), np.float32)
                         F[idx] = f
@@ -786,7 +830,8 @@ def predict(self:Predictor, inputs,      # path(s), array(s) (windowed, in [0, 1
 
 @patch
 def _rows(self:Predictor, part:pd.DataFrame, z:np.ndarray, errors:list, feats=None, infos=None)->pd.DataFrame:
-    "The result rows of one batch, as `predict` returns them"
+    "The result rows of one batch, as `predict` returns them (a row whose logits are not finite is an error row)"
+    errors = [NON_FINITE if e is None and not np.isfinite(r).all() else e for e, r in zip(errors, z)]
     part, ok = part.copy(), np.array([e is None for e in errors], bool)
     for name, col in (self._columns(z, ok) | self._ood_columns(z, ok, feats, infos)).items(): part[name] = col
     part['error'] = pd.array(errors, dtype='string')
@@ -861,8 +906,9 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
                 overwrite:bool=False,
                 sign_key=None,           # Ed25519 private key file to sign the new version with (its signature is new: the files changed)
                 trusted_keys=None,       # keys the source bundle must be signed by; default `$MEDIMG_TRUSTED_KEYS`
+                allow_decision_changes:bool=False, # accept a calibrator under which some of the sample's decisions change (counted in bundle.json and the card)
                )->Path:
-    "A new bundle version calibrated on a labelled sample from the site, with the same decisions; the model and preprocessing unchanged"
+    "A new bundle version calibrated on a labelled sample from the site, with the same decisions (checked on every sample image); the model and preprocessing unchanged"
     from medimg.calibration import CALIBRATORS, CalibrationError, ConformalSets
     src, dest = Path(bundle), Path(dest)
     old = Predictor.load(src, trusted_keys=trusted_keys)
@@ -880,6 +926,11 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
     t_old = float(old.thresholds['threshold'])
     thr = dict(old.thresholds, threshold=_carry_threshold(old.calibrator, cal, t_old), method='carried', carried_from=t_old)
     p = cal.predict_proba(z)
+    changed = int(((old.calibrator.predict_proba(z) >= t_old) != (p >= thr['threshold'])).sum())   # "the same decisions", proven file by file
+    if changed and not allow_decision_changes:
+        raise CalibrationError(f"{method} calibration on this sample changes {changed} of {len(y)} decisions at the carried threshold "
+                               f"({t_old:.4g} -> {thr['threshold']:.4g}): a step-shaped calibrator cannot keep every decision. Use method='platt' or "
+                               "'temperature', or accept the change with allow_decision_changes=True (CLI: --allow-decision-changes)")
     work = dest.with_name(f".{dest.name}.partial-{os.getpid()}"); shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(src, work)
     try:
@@ -898,12 +949,14 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
         meta.update(version=(meta.get('version') or 1) + 1, recalibrated=dict(
             from_bundle=src.name, from_checksums=sha256_file(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
             site_prevalence=float(y.mean()), threshold=dict(before=t_old, after=thr['threshold']), prediction_sets=cs_note,
+            decisions=dict(checked=len(y), changed=changed),
             created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))
         meta['signature'] = dict(algorithm='Ed25519', key_fingerprint=key_fingerprint(key), file=SIGNATURE_FILE) if key else None
         dump(BUNDLE_FILE, meta)
         (work/MODEL_CARD_FILE).write_text((work/MODEL_CARD_FILE).read_text().rstrip() + '\n\n## Recalibration for a site\n\n'
             f"Version {meta['version']}: calibrated by {method} on {len(y)} labelled images from the site ({counts}; prevalence {y.mean():.3f}); "
-            f"the threshold {t_old:.4g} carried through the same raw score to {thr['threshold']:.4g}, so the decisions are unchanged; "
+            f"the threshold {t_old:.4g} carried through the same raw score to {thr['threshold']:.4g}; "
+            + (f"the decisions are unchanged on all {len(y)} site images; " if not changed else f"**{changed} of the {len(y)} site images' decisions changed** (accepted when recalibrating); ") +
             f"prediction sets {cs_note}. The model, its preprocessing and every number above this section are those of the original export. "
             + (f"This version is signed by **{key_fingerprint(key)}**.\n" if key else "This version is not signed.\n"))
         write_checksums(work)

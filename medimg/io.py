@@ -20,8 +20,9 @@ from .utils import InputError, MedimgError, cpu_count
 
 # %% auto #0
 __all__ = ['WINDOW_PRESETS', 'MAX_PIXELS', 'DEFAULT_TAGS', 'PHI_TAGS', 'MAX_SQ_DEPTH', 'ImageReadError', 'apply_window',
-           'percentile_window', 'read_dicom', 'sniff_format', 'ImageRangeWarning', 'read_image', 'pixel_test_files',
-           'pseudonymize', 'dicom_headers', 'dicom_age_years', 'show_image', 'show_images']
+           'percentile_window', 'stream_dims', 'read_dicom', 'sniff_format', 'ImageRangeWarning', 'read_image',
+           'pixel_test_files', 'installation_salt', 'normalize_id', 'pseudonymize', 'dicom_headers', 'dicom_age_years',
+           'show_image', 'show_images']
 
 # %% ../nbs/api/04_io.ipynb #3fb579d3
 class ImageReadError(MedimgError, ValueError):
@@ -234,7 +235,44 @@ def _refuse_size(path, dims:str, n:int, max_pixels:int):
         raise ImageReadError(path, f"the header claims {dims} = {n:,} values, above the decode budget of {max_pixels:,} "
                                    "(max_pixels; config data.max_pixels); nothing was decoded")
 
-def _check_dicom_size(ds, path, n_decoded:int, max_pixels:int):
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7}   # JPEG frame headers (0xF7: JPEG-LS)
+
+def stream_dims(frame:bytes)->tuple[int, int]|None:
+    "(rows, columns) a compressed frame's own header declares, read from its bytes without decoding: JPEG and JPEG-LS (SOF), JPEG 2000 and HTJ2K (SIZ); None when it is neither"
+    import struct
+    b = bytes(frame[:1 << 16])   # the headers sit at the start of the stream
+    if b[:2] == b'\xff\xd8':     # JPEG family: walk the marker segments up to the frame header
+        i = 2
+        while i + 4 <= len(b):
+            if b[i] != 0xFF: return None
+            m = b[i + 1]
+            if m == 0xFF: i += 1; continue   # fill bytes
+            if m in (0xD8, 0x01) or 0xD0 <= m <= 0xD7: i += 2; continue
+            (n,) = struct.unpack('>H', b[i + 2:i + 4])
+            if m in _SOF and i + 9 <= len(b): return struct.unpack('>HH', b[i + 5:i + 9])
+            i += 2 + n
+        return None
+    j = b.find(b'\xff\x4f\xff\x51')   # J2K codestream (also inside a JP2 file's jp2c box): SOC, then SIZ
+    if j < 0 or j + 24 > len(b): return None
+    xs, ys, xo, yo = struct.unpack('>IIII', b[j + 8:j + 24])
+    return ys - yo, xs - xo
+
+def _check_stream(ds, path, frames:list):
+    "Each compressed frame to be decoded must declare the header's size: a stream larger than Rows x Columns is refused before a decoder sees it"
+    from pydicom.encaps import generate_frames
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    n = int(ds.get('NumberOfFrames', 1) or 1)
+    try:
+        for k, fr in enumerate(generate_frames(ds.PixelData, number_of_frames=n)):
+            if frames is not None and k not in frames: continue
+            d = stream_dims(fr)
+            if d is not None and (d[0] not in (0, rows) or d[1] != cols):   # a JPEG height of 0 is set later by DNL: the width still must agree
+                raise ImageReadError(path, f"frame {k}'s compressed stream declares {d[0]} x {d[1]} pixels, the header {rows} x {cols}: "
+                                           "refused before decoding (the decoder would allocate the stream's size)")
+    except ImageReadError: raise
+    except Exception as e: raise ImageReadError(path, f"the compressed pixel data cannot be split into frames ({type(e).__name__}: {e})") from None
+
+def _check_dicom_size(ds, path, n_decoded:int, max_pixels:int, frames=None):
     "Before any decode: the header's image size against the budget and, for uncompressed syntaxes, against the bytes the file holds"
     from pydicom.pixels.utils import get_expected_length
     try: rows, cols, spp = int(ds.Rows), int(ds.Columns), int(ds.get('SamplesPerPixel', 1) or 1)
@@ -245,7 +283,7 @@ def _check_dicom_size(ds, path, n_decoded:int, max_pixels:int):
     key = next(k for k in ('PixelData', 'FloatPixelData', 'DoubleFloatPixelData') if k in ds)
     ts = ds.file_meta.TransferSyntaxUID
     if not ts.is_transfer_syntax: return          # unknown: the decoder refuses it with its name
-    if key == 'PixelData' and ts.is_encapsulated: return   # compressed: the decoder checks its stream
+    if key == 'PixelData' and ts.is_encapsulated: return _check_stream(ds, path, frames)   # compressed: each stream's own size, from its header
     try: want = get_expected_length(ds, 'bytes')
     except Exception as e: raise ImageReadError(path, f"the header's image attributes are inconsistent ({type(e).__name__}: {e})") from None
     have = len(ds[key].value or b'')
@@ -275,7 +313,7 @@ def read_dicom(path:str|Path,   # DICOM file (recognised by content; no extensio
     budget = _budget(max_pixels)
     ds = _read_ds(path, force)
     idx, n = _frames(ds, path, frame)
-    _check_dicom_size(ds, path, n if idx is None else 1, budget)
+    _check_dicom_size(ds, path, n if idx is None else 1, budget, None if idx is None else idx)
     arr = _decode(ds, path, None if idx is None else idx[0])
     pi = ds.get('PhotometricInterpretation', 'MONOCHROME2')
     color = pi not in ('MONOCHROME1', 'MONOCHROME2')
@@ -314,7 +352,9 @@ def sniff_format(path:str|Path)->str:
     # DICOM without preamble: a first tag in group 0x0002 or 0x0008, little endian
     if len(head) >= 8 and head[1] == 0 and head[0] in (2, 8) and head[3] == 0: return 'dicom'
     if path.suffix.lower() in ('.dcm', '.dicom'): return 'dicom'
-    raise ImageReadError(path, f"not a recognised image format (DICOM, PNG, JPEG, TIFF, NPY); starts with {head[:8]!r}")
+    printable = sum(32 <= c < 127 or c in (9, 10, 13) for c in head[:64]) >= 0.9 * min(len(head), 64)
+    kind = 'text' if head and printable else f"binary, first bytes {head[:4].hex(' ')}"   # the file's content is never echoed: it may be anything
+    raise ImageReadError(path, f"not a recognised image format (DICOM, PNG, JPEG, TIFF, NPY): {kind}")
 
 # %% ../nbs/api/04_io.ipynb #12425e95
 def _scale_auto(a:np.ndarray, bits:int|None)->tuple[np.ndarray, dict]:
@@ -366,8 +406,8 @@ def _read_npy(path:Path, max_pixels:int)->tuple[np.ndarray, int|None]:
         a = np.load(path, allow_pickle=False)
     except ImageReadError: raise
     except (ValueError, OSError, EOFError) as e: raise ImageReadError(path, f"cannot read .npy array ({type(e).__name__}: {e})") from None
-    if a.ndim not in (2, 3) or a.dtype.kind not in 'uifb':
-        raise ImageReadError(path, f".npy array of shape {a.shape} and dtype {a.dtype} is not an image (need numeric HxW or HxWxC)")
+    if a.ndim not in (2, 3) or a.dtype.kind not in 'uifb' or a.size == 0:
+        raise ImageReadError(path, f".npy array of shape {a.shape} and dtype {a.dtype} is not an image (need numeric HxW or HxWxC, not empty)")
     return a, {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}.get(a.dtype)
 
 # %% ../nbs/api/04_io.ipynb #f4ae42ba
@@ -425,16 +465,36 @@ DEFAULT_TAGS = ('PatientID', 'StudyInstanceUID', 'SeriesInstanceUID', 'SOPInstan
                 'PixelSpacing', 'PhotometricInterpretation')
 PHI_TAGS = ('PatientID', 'PatientName', 'PatientBirthDate', 'InstitutionName', 'InstitutionAddress', 'StudyInstanceUID',
             'AccessionNumber', 'StudyID', 'OtherPatientIDs', 'ReferringPhysicianName', 'OperatorsName', 'PerformingPhysicianName')
-_DEFAULT_SALT = 'medimg-public-default-salt'
+def installation_salt()->str:
+    "A secret salt made once for this user and installation (`$XDG_CONFIG_HOME/medimg/phi_salt`, mode 0600): never a public default, which would let anyone reverse a pseudonym by hashing candidate IDs"
+    import secrets
+    p = Path(os.environ.get('XDG_CONFIG_HOME') or Path.home()/'.config')/'medimg'/'phi_salt'
+    try:
+        if not p.is_file():
+            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)   # only the first process to get here writes it
+                with os.fdopen(fd, 'w') as f: f.write(secrets.token_hex(32) + '\n')
+            except FileExistsError: pass
+        s = p.read_text().strip()
+        if len(s) >= 32: return s
+    except OSError: pass
+    raise InputError(f"no pseudonymisation salt: MEDIMG_PHI_SALT is not set and {p} cannot be written or read; set MEDIMG_PHI_SALT to a secret")
 
 def _salt(salt:str|None)->str:
     salt = salt or os.environ.get('MEDIMG_PHI_SALT')
     if salt: return salt
-    warnings.warn("no salt given and MEDIMG_PHI_SALT is not set: pseudonyms use medimg's public default salt and can be "
-                  "reversed by hashing candidate IDs. Set MEDIMG_PHI_SALT to a secret.", stacklevel=3)
-    return _DEFAULT_SALT
+    warnings.warn("MEDIMG_PHI_SALT is not set: pseudonyms use this installation's own secret salt (installation_salt), so another machine "
+                  "gives other pseudonyms; set MEDIMG_PHI_SALT to a secret the team shares to join them across machines.", stacklevel=3)
+    return installation_salt()
 
 # %% ../nbs/api/04_io.ipynb #784766c9
+def normalize_id(v)->str|None:
+    "An identifier as medimg compares and hashes it: a string without the padding DICOM and CSV files add (leading and trailing spaces, tabs, line ends, NULs); None when missing or empty"
+    if v is None or (isinstance(v, float) and math.isnan(v)) or type(v).__name__ == 'NAType': return None
+    s = str(v).strip(' \t\r\n\x00')   # DICOM: padding of SH/LO/PN values is not part of the value; nor is it in a CSV
+    return s or None
+
 def pseudonymize(values,                # one identifier, or a list/Series of them
                  salt:str|None=None,    # secret salt; default `$MEDIMG_PHI_SALT`
                  length:int=16,         # hex characters kept (16 = 64 bits)
@@ -442,8 +502,7 @@ def pseudonymize(values,                # one identifier, or a list/Series of th
     "Stable salted HMAC-SHA256 pseudonyms; missing values stay missing; leading and trailing spaces are not significant"
     key = _salt(salt).encode()
     def one(v):
-        if v is None or (isinstance(v, float) and math.isnan(v)): return None
-        s = str(v).strip(' \t\r\n\x00')   # DICOM: padding of SH/LO/PN values is not part of the value; nor is it in a CSV
+        s = normalize_id(v)
         return hmac.new(key, s.encode(), hashlib.sha256).hexdigest()[:length] if s else None
     if values is None or isinstance(values, (str, int, float, np.integer)): return one(values)
     if hasattr(values, 'map') and hasattr(values, 'index'): return values.map(one)

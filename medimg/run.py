@@ -29,8 +29,9 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE', 'OOD_FILE', 'OOD_ARRAYS_FILE', 'ROBUSTNESS_DIR',
            'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT', 'CORRUPTION_PLOT', 'OOD_PLOT', 'MODEL_FAMILIES',
            'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
-           'RunLockedError', 'RunLock', 'CheckpointError', 'load_checkpoint', 'family_model', 'build_model',
-           'check_model', 'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
+           'RunLockedError', 'RunLock', 'CheckpointError', 'file_sha256', 'checkpoint_hash_file', 'checkpoint_hashes',
+           'record_checkpoint', 'load_checkpoint', 'family_model', 'build_model', 'check_model', 'unwrap_model',
+           'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/api/14_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -138,17 +139,43 @@ class RunLock:
     def __exit__(self, *a): self.release()
 
 class CheckpointError(MedimgError, RuntimeError):
-    "A checkpoint or resume file that cannot be read"
+    "A checkpoint or resume file that cannot be read, or that is not the file that was written"
+
+def file_sha256(path, chunk:int=1 << 22)->str:
+    "The SHA-256 of a file (hex), read in chunks"
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for b in iter(lambda: f.read(chunk), b''): h.update(b)
+    return h.hexdigest()
+
+def checkpoint_hash_file(path)->Path:
+    "Where the SHA-256 of a checkpoint file is recorded: `<name>.sha256` beside it"
+    return Path(path).with_name(Path(path).name + '.sha256')
+
+def checkpoint_hashes(path)->list[str]:
+    "The SHA-256 values recorded for a checkpoint file when it was written (its `<name>.sha256` beside it); [] when none was recorded"
+    try: return [l.split()[0] for l in checkpoint_hash_file(path).read_text().splitlines() if l.strip()]
+    except OSError: return []
+
+def record_checkpoint(path, hashes)->Path:
+    "Record the SHA-256 value(s) a checkpoint file may have (the `sha256sum` format, one per line): two while a new version is being swapped in"
+    from medimg.utils import atomic_write
+    name = Path(path).name
+    atomic_write(checkpoint_hash_file(path), lambda f: f.write(''.join(f"{h}  {name}\n" for h in hashes).encode()))
+    return checkpoint_hash_file(path)
 
 def load_checkpoint(path, what:str='checkpoint'):
-    "`torch.load(path, weights_only=True)` on the CPU, a damaged or truncated file raising `CheckpointError` that names it and says what to do"
+    "`torch.load(path, weights_only=True)` on the CPU; a damaged, truncated or altered file (its SHA-256 not the one recorded when it was written) raises `CheckpointError` naming it"
     import torch
     p = Path(path)
     if not p.is_file(): raise CheckpointError(f"{p}: the {what} is missing")
+    fix = ("delete it to start the run from scratch (or resume=False), or put back a copy" if what == 'resume state'
+           else "retrain, or restore the file from a copy (the MLflow store keeps the best checkpoint as an artifact)")
+    if (want := checkpoint_hashes(p)) and (got := file_sha256(p)) not in want:   # torch's loader checks no checksum: a flipped byte would load
+        raise CheckpointError(f"{p}: the {what} is not the file that was written (SHA-256 {got[:12]}..., recorded {want[-1][:12]}...); {fix}")
     try: return torch.load(p, map_location='cpu', weights_only=True)
     except Exception as e:
-        fix = ("delete it to start the run from scratch (or resume=False), or put back a copy" if what == 'resume state'
-               else "retrain, or restore the file from a copy (the MLflow store keeps the best checkpoint as an artifact)")
         raise CheckpointError(f"{p}: the {what} cannot be read, it is damaged or truncated ({type(e).__name__}: {' '.join(str(e).split())[:150]}); {fix}") from None
 
 # %% ../nbs/api/14_run.ipynb #1ec75d52

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .bundle import BundleError, bundle_meta, check_signature, key_fingerprint, sign_bundle, verify_bundle, write_checksums
-from .export import ExportError, Predictor, Progress, export_onnx, onnx_max_diff, ort_session
+from .bundle import BundleError, bundle_meta, check_signature, key_fingerprint, sign_bundle, signature_status, verify_bundle, write_checksums
+from .export import NON_FINITE, ExportError, PredictionError, Predictor, Progress, export_onnx, onnx_max_diff, ort_session
 from .io import ImageReadError
 from .run import (BUNDLE_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
                         SUMMARY_FILE)
@@ -70,7 +70,8 @@ def _write_masks(dest:Path, run, model, pre, labels, cfg, summary:dict, sample, 
     meta = bundle_meta(dest, 'segmentation', key_fingerprint(sign_key) if sign_key is not None else None,   # the schema of every task (`24_export`)
                        run_id=summary.get('run_id'), run_name=run.run_dir.name, run_folder=run.run_dir.name, formats=['onnx'], precision='fp32',
                        arch=f'{cfg.model.decoder} {cfg.model.arch}', model=dict(family='smp', arch=cfg.model.decoder, encoder=cfg.model.arch, depth=cfg.model.depth,
-                                                                      in_chans=pre.channels, config_hash=config_hash(cfg)),
+                                                                      in_chans=pre.channels, config_hash=config_hash(cfg),
+                                                                      checkpoint_sha256=summary.get('best_checkpoint_sha256')),
                        input=dict(name='image', dtype='float32', shape=['batch', pre.channels, roi, roi], preprocess=PREPROCESS_FILE),
                        output=dict(name='logits', dtype='float32', shape=['batch', k, roi, roi]), features=None,
                        tiling=dict(roi=roi, overlap=overlap, batch=tile_batch, mode='gaussian'),
@@ -149,13 +150,15 @@ def mask_predictor(cls,                   # `Predictor`
     if backend != 'onnx': raise BundleError(f"{d}: a segmentation bundle runs on ONNX Runtime only (backend={backend!r})")
     verify_bundle(d, trusted_keys, content=False)
     signer = check_signature(d, trusted_keys)   # the fingerprint when keys are trusted, as a classification bundle's
+    signature = signature_status(d, trusted_keys)
     meta, labels = json.loads((d/BUNDLE_FILE).read_text()), json.loads((d/LABELS_FILE).read_text())
     if labels.get('task') != meta.get('task'): raise BundleError(f"{d}: labels.json is of a {labels.get('task')!r} bundle, bundle.json of a {meta.get('task')!r} one")
     pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
     sess = ort_session(d/MODEL_FILE, threads)
     p = cls(d, backend, _onnx_predictor(sess, len(labels['labels'])), pre, None, None, labels, meta)
     t, pp = meta['tiling'], meta.get('postprocess') or {}
-    p.signer, p.sess, p.roi, p.overlap, p.tile_batch = signer, sess, t['roi'], t['overlap'], tile_batch or t['batch']
+    p.signer, p.signature, p.sess, p.roi, p.overlap, p.tile_batch = signer, signature, sess, t['roi'], t['overlap'], tile_batch or t['batch']
+    p.warn_unsigned()
     p.min_area = max(1, round(pp['min_area'] / pp['at_scale'] ** 2)) if pp.get('min_area') else None   # in pixels of the input
     p.min_area_model = pp['min_area'] * (pre.scale / pp['at_scale']) ** 2 if pp.get('min_area') else None   # at the spec's scale (TTA views)
     return p
@@ -173,6 +176,8 @@ def segment(self:Predictor, src,   # an image file, or an array as `read_image` 
     views = [np.flip(sliding_window(np.ascontiguousarray(np.flip(z, f)), self._run, (self.roi, self.roi), self.overlap, self.tile_batch), f)
              for f in (TTA_FLIPS if tta else ((),))]
     p = views[0] if len(views) == 1 else np.mean(views, 0)
+    if not np.isfinite(p).all():   # fail closed: NaN probabilities would otherwise become an all-background mask
+        raise PredictionError(f"{src if isinstance(src, (str, Path)) else 'the image'}: {NON_FINITE}")
     dis = _disagreement([remove_small_objects(probs_to_mask(v), self.min_area_model) for v in views]) if tta else None
     if p.shape[1:] != (h0, w0): p = np.stack([cv2.resize(c, (w0, h0), interpolation=cv2.INTER_LINEAR) for c in p])
     m = remove_small_objects(probs_to_mask(p), self.min_area)

@@ -7,7 +7,7 @@ Docs: https://medimg.github.io/medimg/api/serve.html.md"""
 # %% auto #0
 __all__ = ['SERVE_ENV', 'TOKEN_ENV', 'UPLOAD_BODY', 'ServeError', 'ServeSettings', 'bundle_identity', 'WorkerPool',
            'ServiceMetrics', 'file_id', 'file_parts', 'read_part', 'upload_path', 'Service', 'BodyLimit', 'RequestGate',
-           'service_app', 'create_app', 'log_setup', 'serve', 'app_from_env']
+           'service_app', 'create_app', 'log_setup', 'uvicorn_limits', 'serve', 'app_from_env']
 
 # %% ../nbs/api/25_serve.ipynb #8bf865ab
 import asyncio, base64, hashlib, hmac, io, json, logging, os, shutil, tempfile, time, uuid
@@ -22,7 +22,7 @@ import pandas as pd
 from fastcore.basics import patch
 
 from .dicom_results import dicom_seg, structured_report
-from .export import Predictor, prepare_input
+from .export import PredictionError, Predictor, prepare_input
 from .io import ImageReadError, sniff_format
 from .run import CHECKSUMS_FILE, MODEL_CARD_FILE
 from .utils import MedimgError, cpu_count, jsonable
@@ -47,6 +47,8 @@ class ServeSettings:
     model_threads:int|None=None  # ONNX Runtime intra-op threads (default: the usable cores)
     isolate:bool=True            # decode in worker processes: a file that crashes its decoder costs only its own answer
     decode_timeout_s:float=60.   # a file still decoding after this is answered 422
+    max_connections:int=256      # open connections at once (uvicorn's limit_concurrency): more are answered 503, never queued without bound
+    keep_alive_s:float=5.        # an idle keep-alive connection is closed after this (uvicorn's timeout_keep_alive)
     trusted_keys:list|None=None  # public key files the bundle must be signed by (default `$MEDIMG_TRUSTED_KEYS`)
 
     def __post_init__(self):
@@ -61,7 +63,7 @@ def bundle_identity(pred:Predictor)->dict:
     return dict(id=m.get('run_id'), checksum=hashlib.sha256((pred.path/CHECKSUMS_FILE).read_bytes()).hexdigest(), name=m.get('run_name'),
                 config_hash=(m.get('model') or {}).get('config_hash'),
                 arch=m.get('arch'), precision=m.get('precision'), created_utc=m.get('created_utc'), medimg_version=m.get('medimg_version'),
-                signed_by=getattr(pred, 'signer', None))
+                signed_by=getattr(pred, 'signer', None), signature=getattr(pred, 'signature', None))
 
 def _card_section(card:str, title:str)->str:
     "The text of one `## title` section of a Markdown card"
@@ -104,6 +106,7 @@ def _mask_upload(ctx:tuple, data:bytes, path:str, tta:bool=False, fmt:str='json'
     try:
         p.write_bytes(data)
         try: r = pr.segment(path, tta=tta)
+        except PredictionError as e: return dict(status=500, error=str(e).replace(path, '<upload>')[:500])   # the model's failure, not the file's
         except (ImageReadError, MedimgError, ValueError, OSError) as e: return dict(status=422, error=f"{type(e).__name__}: {e}".replace(path, '<upload>')[:500])
         except Exception as e: return dict(status=500, error=f"<upload>: the model failed: {type(e).__name__}")
         row = {k: v for k, v in r.summary.items() if k not in ('path', 'error')}
@@ -141,13 +144,17 @@ class WorkerPool:
         old, self.ex, self.gen = self.ex, self._new(), self.gen + 1
         old.shutdown(wait=False, cancel_futures=True)
     async def run(self, data:bytes, path:str, timeout:float, *args)->tuple:
-        "(result, None) or (None, why not): `fn(ctx, data, path, *args)` in a worker (which writes `data` to `path`); one retry in a fresh pool when the pool breaks under this file"
-        for attempt in (0, 1):
-            gen = self.gen
-            try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(self.fn, self.ctx, data, path, *args)), timeout), None
-            except BrokenProcessPool: self._replace(gen)
-            except (TimeoutError, asyncio.TimeoutError): return None, f"{self.what} took longer than {timeout:g} s"
-        return None, f"the worker {self.what} this file crashed (its process died); the service goes on"
+        "(result, None) or (None, why not): `fn(ctx, data, path, *args)` in a worker (which writes `data` to `path`). When the pool dies under it, the file runs again alone in a process of its own: a crash is charged only to the file that causes it"
+        gen = self.gen
+        try: return await asyncio.wait_for(asyncio.wrap_future(self.ex.submit(self.fn, self.ctx, data, path, *args)), timeout), None
+        except BrokenProcessPool: self._replace(gen)   # this file, or another one in the same pool, killed a worker
+        except (TimeoutError, asyncio.TimeoutError): return None, f"{self.what} took longer than {timeout:g} s"
+        import multiprocessing as mp
+        solo = ProcessPoolExecutor(1, mp_context=mp.get_context('spawn'), initializer=self.init, initargs=(os.getpid(),))
+        try: return await asyncio.wait_for(asyncio.wrap_future(solo.submit(self.fn, self.ctx, data, path, *args)), timeout), None
+        except BrokenProcessPool: return None, f"the worker {self.what} this file crashed (its process died with this file alone); the service goes on"
+        except (TimeoutError, asyncio.TimeoutError): return None, f"{self.what} took longer than {timeout:g} s"
+        finally: solo.shutdown(wait=False, cancel_futures=True)
     def close(self): self.ex.shutdown(wait=False, cancel_futures=True)
 
 # %% ../nbs/api/25_serve.ipynb #6c32de8e
@@ -321,8 +328,9 @@ class Service:
         finally: self.batcher.decoding -= 1
         self.metrics.decode.observe(time.perf_counter() - t0)
         if err is not None: return r | dict(status=422, error=err.replace('<upload>', f"part {name!r}"))
-        try: return r | dict(row=await self.batcher.answer(x, info), status=200)
+        try: row = await self.batcher.answer(x, info)
         except Exception as e: return r | dict(status=500, error=f"part {name!r}: the model failed: {type(e).__name__}")
+        return r | dict(row=row, status=200 if row.get('error') is None else 500)   # a non-finite output: an error row and a 500, never a decision
 
     async def predict(self, request, fmt:str|None=None, tta:bool=False):
         "Answer `POST /v1/predict`: (status, JSON body or DICOM bytes, media type, what to log)"
@@ -539,6 +547,10 @@ def log_setup(level:str='info'):
         h = logging.StreamHandler(); h.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(name)s: %(message)s')); lg.addHandler(h)
     lg.setLevel(level.upper()); lg.propagate = False
 
+def uvicorn_limits(s:ServeSettings)->dict:
+    "The connection limits of `ServeSettings` as uvicorn's arguments: a cap on open connections and an idle keep-alive timeout"
+    return dict(limit_concurrency=s.max_connections, timeout_keep_alive=s.keep_alive_s)
+
 def serve(bundle,                          # the bundle folder
           host:str='127.0.0.1',            # interface to listen on ('0.0.0.0' in a container)
           port:int=8000,                   # TCP port
@@ -554,8 +566,8 @@ def serve(bundle,                          # the bundle folder
     log_setup(log_level)
     if workers > 1:
         os.environ[SERVE_ENV] = json.dumps(dict(bundle=str(Path(bundle).resolve()), settings=asdict(s)))
-        uvicorn.run('medimg.serve:app_from_env', factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False)
-    else: uvicorn.run(create_app(pred, s), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run('medimg.serve:app_from_env', factory=True, host=host, port=port, workers=workers, log_level=log_level, access_log=False, **uvicorn_limits(s))
+    else: uvicorn.run(create_app(pred, s), host=host, port=port, log_level=log_level, access_log=False, **uvicorn_limits(s))
 
 def app_from_env():
     "The app of one uvicorn worker process, from the bundle and settings `serve` put in `$MEDIMG_SERVE`"

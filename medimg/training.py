@@ -6,7 +6,7 @@ Docs: https://medimg.github.io/medimg/api/training.html.md"""
 
 # %% ../nbs/api/17_training.ipynb #1d73ce3b
 from __future__ import annotations
-import dataclasses, json, math, sys, time, warnings
+import dataclasses, json, math, os, sys, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,14 +25,14 @@ from .environment import get_device, save_environment, seed_everything
 from .metrics import task_metrics
 from .run import (CACHE_DIR, CHECKPOINTS_DIR, CONFIG_FILE, CONFUSION_PLOT, DATASET_CARD_FILE, ENVIRONMENT_FILE, HISTORY_FILE,
                         LAST_CHECKPOINT, MANIFEST_FILE, PLOTS_DIR, PREPROCESS_FILE, RESUME_CHECKPOINT, ROC_PR_PLOT, SPLIT_REPORT_FILE,
-                        SUMMARY_FILE, TRAINING_CURVES_PLOT, RunLock, load_checkpoint, load_run_manifest, run_path, unwrap_model, write_run_manifest)
+                        SUMMARY_FILE, TRAINING_CURVES_PLOT, RunLock, checkpoint_hashes, load_checkpoint, load_run_manifest, run_path, unwrap_model, write_run_manifest)
 from .tasks import get_task, task_plugin
 from .tracking import Tracker, flatten_params, mark_killed
 from .utils import atomic_write, jsonable
 
 # %% auto #0
-__all__ = ['TrainResult', 'preflight', 'ImageTask', 'run_plugin', 'RunState', 'resume_state', 'RunSetup', 'build_learner',
-           'train', 'plot_history', 'save_plots', 'train_kfold', 'summary_table']
+__all__ = ['PATH_PARAMS', 'TrainResult', 'preflight', 'ImageTask', 'run_plugin', 'RunState', 'resume_state', 'tracked_params',
+           'RunSetup', 'build_learner', 'train', 'plot_history', 'save_plots', 'train_kfold', 'summary_table']
 
 # %% ../nbs/api/17_training.ipynb #c6a6de6b
 @dataclass
@@ -289,13 +289,22 @@ def resume_state(run_dir:Path, resume)->dict|None:
     return load_checkpoint(p, 'resume state')   # damaged: a `CheckpointError` naming the file, never a silent fresh start
 
 # %% ../nbs/api/17_training.ipynb #bf88b481
+PATH_PARAMS = ('output_dir', 'data.manifest', 'data.root', 'model.pretrained')   # config values that name folders and files of this machine
+
+def tracked_params(cfg:ExperimentConfig)->dict:
+    "The config as MLflow parameters, with every path (the keys of `PATH_PARAMS`, and any absolute path) a salted hash: a team server never learns a folder name"
+    from medimg.config import config_to_dict
+    from medimg.io import pseudonymize
+    p = flatten_params(config_to_dict(cfg))
+    is_path = lambda k, v: v not in ('None', 'True', 'False', '') and (k in PATH_PARAMS or os.path.isabs(v))
+    return {k: 'sha256:' + pseudonymize(v) if is_path(k, v) else v for k, v in p.items()}
+
 def _tracker(cfg, run_dir, rep, h, task, labels, state=None)->Tracker:
     "The MLflow run of this training: a new one, or the crashed run's own when resuming"
-    from medimg.config import config_to_dict
     from medimg.data import report_fingerprint
     if state is not None and state.get('run_id'): return Tracker.reopen(cfg.output_dir, state['run_id'])
     env = json.loads((run_dir/ENVIRONMENT_FILE).read_text())
-    return Tracker(cfg.output_dir, cfg.name, run_dir.name, flatten_params(config_to_dict(cfg)),
+    return Tracker(cfg.output_dir, cfg.name, run_dir.name, tracked_params(cfg),
                    dict(config_hash=h, dataset_fingerprint=report_fingerprint(rep), task=task, labels=json.dumps(labels),
                         git_commit=(env.get('git') or {}).get('commit', 'none'), python=env['python'], torch=env['torch']['version'],
                         device=env['device'], environment=json.dumps({k: env[k] for k in ('os', 'cpu_count', 'ram_gb', 'accelerators')})))
@@ -462,7 +471,8 @@ def _clean(d:dict)->dict: return {k: (None if isinstance(v, float) and math.isna
 def _write_summary(res:TrainResult, minutes:float, best_epoch, monitor, extra:dict, plugin=None):
     s = dict(name=res.config.name, config_hash=config_hash(res.config), run_id=res.run_id, task=res.task, labels=res.labels,
              **(plugin or ImageTask()).summary(res), arch=getattr(unwrap_model(res.learn.model), 'medimg_arch', res.config.model.arch), epochs_run=int(len(res.history)), best_epoch=best_epoch, monitor=monitor,
-             best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None, train_minutes=round(minutes, 2),
+             best_checkpoint=res.best_checkpoint.name if res.best_checkpoint else None,
+             best_checkpoint_sha256=(checkpoint_hashes(res.best_checkpoint) or [None])[-1] if res.best_checkpoint else None, train_minutes=round(minutes, 2),
              **extra, valid=_clean(res.valid['metrics']), test=_clean(res.test['metrics']) if res.test else None)
     (res.run_dir/SUMMARY_FILE).write_text(json.dumps(s, indent=2) + '\n')
 
