@@ -745,7 +745,7 @@ def split_report(df:pd.DataFrame,          # manifest with a split column
                 config_hash=config_hash(config) if config is not None else None,
                 skipped=skipped, unmatched_labels=sorted(pseudonymize(keys, salt=salt)) if (keys := list(df.attrs.get('unmatched_labels', []))) else [],   # keys are identifiers
                 duplicates=dict(policy=leak.get('duplicates', 'error'), dropped=rec(leak.get('dropped', []))), few_shot=df.attrs.get('few_shot'),
-                paths=dict(root='sha256:' + pseudonymize(str(root), salt=salt), privacy=path_privacy))   # the root's own name may be a patient's
+                paths=dict(root=str(root), privacy=path_privacy))
 
 def report_fingerprint(report:dict)->str:
     "SHA-256 of the canonical JSON of a split report: the dataset fingerprint"

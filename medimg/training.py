@@ -313,7 +313,18 @@ def _log_final(tracker:Tracker, res):
     "Test metrics and the run folder's files into the MLflow run, which is then closed"
     tracker.log_metrics({f'final_valid_{k}': v for k, v in res.valid['metrics'].items()}, step=len(res.history))   # the best checkpoint, scored as at inference
     tracker.log_metrics({f'test_{k}': v for k, v in (res.test['metrics'] if res.test else {}).items()}, step=len(res.history))
-    for f in (CONFIG_FILE, SPLIT_REPORT_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, SUMMARY_FILE, PREPROCESS_FILE, HISTORY_FILE):
+    import tempfile
+    from medimg.io import pseudonymize
+    with tempfile.TemporaryDirectory() as tmp:   # what leaves the machine names no folder of it: the config's and the data root's paths hashed
+        hashed = lambda v: 'sha256:' + pseudonymize(str(v)) if v not in (None, True, False) else v
+        c = res.config
+        save_config(dataclasses.replace(c, output_dir=hashed(c.output_dir), data=dataclasses.replace(c.data, root=hashed(c.data.root), manifest=hashed(c.data.manifest)),
+                                        model=dataclasses.replace(c.model, pretrained=hashed(c.model.pretrained))), Path(tmp)/CONFIG_FILE)
+        rep = json.loads((res.run_dir/SPLIT_REPORT_FILE).read_text())
+        if (rep.get('paths') or {}).get('root'): rep['paths']['root'] = hashed(rep['paths']['root'])
+        (Path(tmp)/SPLIT_REPORT_FILE).write_text(json.dumps(rep, indent=2))
+        for f in (CONFIG_FILE, SPLIT_REPORT_FILE): tracker.log_artifact(Path(tmp)/f)
+    for f in (DATASET_CARD_FILE, ENVIRONMENT_FILE, SUMMARY_FILE, PREPROCESS_FILE, HISTORY_FILE):
         tracker.log_artifact(res.run_dir/f)
     for f in sorted((res.run_dir/PLOTS_DIR).glob('*.png')): tracker.log_artifact(f, PLOTS_DIR)
     if res.best_checkpoint: tracker.log_artifact(res.best_checkpoint, CHECKPOINTS_DIR)
