@@ -926,6 +926,9 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
     t_old = float(old.thresholds['threshold'])
     thr = dict(old.thresholds, threshold=_carry_threshold(old.calibrator, cal, t_old), method='carried', carried_from=t_old)
     p = cal.predict_proba(z)
+    if not 0 < thr['threshold'] < 1:   # a step-shaped calibrator can map the operating point onto a plateau at 0 or 1
+        raise CalibrationError(f"{method} calibration on this sample carries the threshold {t_old:.4g} to {thr['threshold']:.4g}, which would decide every image "
+                               "the same way; use method='platt' or 'temperature', or a larger sample")
     changed = int(((old.calibrator.predict_proba(z) >= t_old) != (p >= thr['threshold'])).sum())   # "the same decisions", proven file by file
     if changed and not allow_decision_changes:
         raise CalibrationError(f"{method} calibration on this sample changes {changed} of {len(y)} decisions at the carried threshold "

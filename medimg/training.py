@@ -322,6 +322,8 @@ def _log_final(tracker:Tracker, res):
                                         model=dataclasses.replace(c.model, pretrained=hashed(c.model.pretrained))), Path(tmp)/CONFIG_FILE)
         rep = json.loads((res.run_dir/SPLIT_REPORT_FILE).read_text())
         if (rep.get('paths') or {}).get('root'): rep['paths']['root'] = hashed(rep['paths']['root'])
+        rep['skipped'] = [dict(s, path=hashed(s['path'])) if s.get('path') else s for s in rep.get('skipped') or []]   # file names may be patients' names
+        if isinstance(rep.get('duplicates'), dict): rep['duplicates']['dropped'] = [hashed(p) for p in rep['duplicates'].get('dropped') or []]
         (Path(tmp)/SPLIT_REPORT_FILE).write_text(json.dumps(rep, indent=2))
         for f in (CONFIG_FILE, SPLIT_REPORT_FILE): tracker.log_artifact(Path(tmp)/f)
     for f in (DATASET_CARD_FILE, ENVIRONMENT_FILE, SUMMARY_FILE, PREPROCESS_FILE, HISTORY_FILE):
