@@ -27,11 +27,11 @@ __all__ = ['CONFIG_FILE', 'ENVIRONMENT_FILE', 'MANIFEST_FILE', 'SPLIT_REPORT_FIL
            'MODEL_FILE', 'MODEL_INT8_FILE', 'WEIGHTS_FILE', 'THRESHOLDS_FILE', 'LABELS_FILE', 'METRICS_FILE',
            'BUNDLE_FILE', 'MODEL_CARD_FILE', 'CHECKSUMS_FILE', 'CLIP_FILE', 'ADAPTER_FILE', 'TEXT_EMBEDDINGS_FILE',
            'CONFORMAL_FILE', 'REFERENCE_FILE', 'SIGNATURE_FILE', 'OOD_FILE', 'OOD_ARRAYS_FILE', 'ROBUSTNESS_DIR',
-           'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT', 'CORRUPTION_PLOT', 'OOD_PLOT', 'MODEL_FAMILIES',
-           'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths', 'load_run_manifest',
-           'RunLockedError', 'RunLock', 'CheckpointError', 'file_sha256', 'checkpoint_hash_file', 'checkpoint_hashes',
-           'record_checkpoint', 'load_checkpoint', 'family_model', 'build_model', 'check_model', 'unwrap_model',
-           'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
+           'ROBUSTNESS_FILE', 'ROBUSTNESS_REPORT', 'ADVERSARIAL_PLOT', 'CORRUPTION_PLOT', 'OOD_PLOT', 'PATH_COLUMNS',
+           'MODEL_FAMILIES', 'run_path', 'write_run_manifest', 'read_run_manifest', 'run_paths', 'record_run_paths',
+           'load_run_manifest', 'RunLockedError', 'RunLock', 'CheckpointError', 'file_sha256', 'checkpoint_hash_file',
+           'checkpoint_hashes', 'record_checkpoint', 'load_checkpoint', 'family_model', 'build_model', 'check_model',
+           'unwrap_model', 'model_from_run', 'RunModel', 'load_run', 'model_inputs', 'predict_logits']
 
 # %% ../nbs/api/14_run.ipynb #1bacdd37
 CONFIG_FILE, ENVIRONMENT_FILE, MANIFEST_FILE = 'config.yaml', 'environment.json', 'manifest.csv'
@@ -60,29 +60,37 @@ def run_path(cfg)->Path:
     return Path(cfg.output_dir)/f'{cfg.name}-{config_hash(cfg)}'
 
 # %% ../nbs/api/14_run.ipynb #51789dd6
+PATH_COLUMNS = ('path', 'mask')   # the manifest columns that name files: none is recorded as an absolute path
+
 def write_run_manifest(df:pd.DataFrame, # manifest with a `split` column
                        path,            # CSV file to write
                        root=None,       # record paths relative to this `data_root` (None: as they are)
                        privacy:str='relative', # or 'hash' (`record_paths`)
                        salt:str|None=None,
                       )->Path:
-    "The split manifest as CSV, paths as `record_paths` gives them; list columns (multi-label findings, uncertain ones) as 'a|b|' ('|' when empty)"
+    "The split manifest as CSV, every path column (`PATH_COLUMNS`: images, masks) as `record_paths` gives it; list columns (multi-label findings, uncertain ones) as 'a|b|' ('|' when empty)"
     j = lambda v: '|'.join(v) + '|' if isinstance(v, (list, tuple)) else v  # [] -> '|'
     out = df.assign(**{c: df[c].map(j) for c in ('label', 'uncertain') if c in df.columns})
-    if root is not None: out['path'] = record_paths(df.path, root, privacy, salt)
+    if root is not None:
+        for c in PATH_COLUMNS:
+            if c in df.columns: out[c] = record_paths(df[c], root, privacy, salt)
     out.to_csv(path, index=False)
     return Path(path)
 
 def read_run_manifest(path,              # CSV written by `write_run_manifest`
                       root=None,         # the `data_root` it was recorded against (None: paths as written)
                       privacy:str='relative',
-                      source=None,       # 'hash': the real paths (of the training manifest) the hashes are matched against
+                      source=None,       # 'hash': the training manifest (a DataFrame), or its real image paths, the hashes are matched against
                       salt:str|None=None,
                      )->pd.DataFrame:
     "Inverse of `write_run_manifest`: `read_manifest` (which splits 'a|b|' labels), the uncertain-findings column, and the real paths"
     df = read_manifest(path)
     if 'uncertain' in df.columns: df['uncertain'] = df.uncertain.map(lambda s: [o for o in s.split('|') if o] if isinstance(s, str) else [])
-    if root is not None: df['path'] = resolve_record_paths(df.path.tolist(), root, privacy, source, salt)
+    if root is not None:
+        for c in PATH_COLUMNS:
+            if c not in df.columns: continue
+            src = (source[c].tolist() if c in source.columns else None) if isinstance(source, pd.DataFrame) else (source if c == 'path' else None)
+            df[c] = resolve_record_paths(df[c].tolist(), root, privacy, src, salt)
     return df
 
 def run_paths(run_dir)->dict:

@@ -279,13 +279,18 @@ class SegmentationTask:
     def prepare(self, cfg, df, run_dir:Path)->tuple:
         "The split manifest, split report and dataset card (rank 0)"
         rep = dict(masks=df.attrs['masks'], counts=df.split.value_counts().to_dict(), source=df.attrs['source'], labels=df.attrs['labels'])
-        write_run_manifest(df, run_dir/MANIFEST_FILE)
+        from medimg.data import data_root
+        root = data_root(list(df.path) + list(df['mask']), cfg.data.root)
+        write_run_manifest(df, run_dir/MANIFEST_FILE, root, cfg.data.path_privacy)   # images and masks: no absolute path in the run's records
+        rep['paths'] = dict(root=str(root), privacy=cfg.data.path_privacy)
         (run_dir/SPLIT_REPORT_FILE).write_text(json.dumps(jsonable(rep), indent=2))
         (run_dir/DATASET_CARD_FILE).write_text(seg_dataset_card(df, df.attrs['masks'], df.attrs['labels'], cfg.data.group))
         return df, rep
     def reload(self, cfg, run_dir:Path)->pd.DataFrame:
-        from medimg.run import read_run_manifest
-        df = read_run_manifest(run_dir/MANIFEST_FILE)
+        from medimg.run import read_run_manifest, run_paths
+        info = run_paths(run_dir)   # {} for a run that kept absolute paths
+        src = read_mask_manifest(cfg.data.manifest) if info.get('privacy') == 'hash' and cfg.data.manifest else None
+        df = read_run_manifest(run_dir/MANIFEST_FILE, info.get('root'), info.get('privacy', 'relative'), src)
         df.attrs = dict(task='segmentation', labels=json.loads((run_dir/SPLIT_REPORT_FILE).read_text())['labels'])
         return df
     def model(self, cfg, task:str, labels:list, pretrained=None):
