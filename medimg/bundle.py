@@ -13,13 +13,14 @@ import numpy as np
 
 from .calibration import Calibrator
 from .ood import InputProfile, OODDetector
+from .run import file_sha256   # one hash of a file for checksums and checkpoints (`14_run`)
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CLIP_FILE, CONFORMAL_FILE, LABELS_FILE, MODEL_FILE, OOD_FILE,
                         OOD_ARRAYS_FILE, PREPROCESS_FILE, SIGNATURE_FILE, TEXT_EMBEDDINGS_FILE, THRESHOLDS_FILE)
 from .transforms import Preprocess
 from .utils import InputError, MedimgError
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BUNDLE_KEYS', 'BundleError', 'sha256_file', 'write_checksums', 'strict_json',
+__all__ = ['BUNDLE_FORMAT', 'TRUSTED_KEYS_ENV', 'BUNDLE_KEYS', 'BundleError', 'write_checksums', 'strict_json',
            'read_safetensors', 'load_private_key', 'key_fingerprint', 'keygen', 'sign_bundle', 'UnsignedBundleWarning',
            'signature_status', 'trusted_keys_from_env', 'check_signature', 'verify_bundle', 'load_ood',
            'bundle_content_problems', 'bundle_meta']
@@ -30,12 +31,6 @@ BUNDLE_FORMAT = 1
 class BundleError(MedimgError, ValueError):
     "A bundle that is incomplete, altered, or holds something it must not"
 
-def sha256_file(path, chunk:int=1 << 20)->str:
-    "The SHA-256 of a file, read in chunks (hex)"
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(chunk), b''): h.update(b)
-    return h.hexdigest()
 
 
 # %% ../nbs/api/23_bundle.ipynb #d67e937a
@@ -59,7 +54,7 @@ def _bundle_files(d:Path)->list[str]:
 def write_checksums(dest)->Path:
     "Write `checksums.sha256` (the `sha256sum` format) over every other file of the bundle folder `dest`"
     d = Path(dest)
-    lines = [f"{sha256_file(d/f)}  {f}" for f in _bundle_files(d)]
+    lines = [f"{file_sha256(d/f)}  {f}" for f in _bundle_files(d)]
     (d/CHECKSUMS_FILE).write_text('\n'.join(lines) + '\n')
     return d/CHECKSUMS_FILE
 
@@ -275,7 +270,7 @@ def _verify(path, trusted_keys, content:bool)->tuple[dict, str|None]:
     present = {f for f in files if f not in (CHECKSUMS_FILE, SIGNATURE_FILE)}
     problems += [f"missing: {f}" for f in sorted(set(listed) - present)]
     problems += [f"not listed in {CHECKSUMS_FILE}: {f}" for f in sorted(present - set(listed))]
-    problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if sha256_file(d/f) != listed[f]]
+    problems += [f"changed since export: {f}" for f in sorted(set(listed) & present) if file_sha256(d/f) != listed[f]]
     problems += [why for f in sorted(present | ({SIGNATURE_FILE} & set(files))) if (why := _content_problem(d/f))]
     if problems: raise BundleError(f"{d}: the bundle fails verification:\n  - " + '\n  - '.join(problems))
     problems = bundle_content_problems(d) if content else []

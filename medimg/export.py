@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .bundle import (BUNDLE_FORMAT, BundleError, UnsignedBundleWarning, bundle_meta, check_signature, key_fingerprint, load_ood, load_private_key,
-                           sha256_file, sign_bundle, signature_status, strict_json, verify_bundle, write_checksums)
+from .bundle import (BUNDLE_FORMAT, BundleError, UnsignedBundleWarning, bundle_meta, key_fingerprint, load_ood, load_private_key,
+                           sign_bundle, signature_status, strict_json, verify_bundle, write_checksums)
 from .calibration import Calibrator
+from .run import file_sha256
 from .run import (BUNDLE_FILE, CALIBRATION_FILE, CHECKSUMS_FILE, CONFIG_FILE, DATASET_CARD_FILE, ENVIRONMENT_FILE, EVALUATION_DIR,
                         EVALUATION_FILE, EXPLAIN_DIR, LABELS_FILE, LOCALIZATION_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE,
                         MODEL_INT8_FILE, PREPROCESS_FILE, REFERENCE_FILE, SUMMARY_FILE, THRESHOLDS_FILE, WEIGHTS_FILE, CONFORMAL_FILE, SIGNATURE_FILE,
@@ -592,8 +593,8 @@ class Predictor:
         if meta and get_task(meta['task']).predictor:   # a task with its own inferer and answers (segmentation: tiles and masks, `27_seg_bundle`): the same class
             return resolve(get_task(meta['task']).predictor)(cls, d, backend=backend, threads=threads, trusted_keys=trusted_keys, tile_batch=tile_batch)
         verify_bundle(d, trusted_keys, content=True)
-        signer = check_signature(d, trusted_keys)   # the fingerprint of the trusted key that signed it (None when no keys are configured)
         signature = signature_status(d, trusted_keys)
+        signer = signature.removeprefix('trusted: ') if signature.startswith('trusted: ') else None   # the trusted key that signed it
         pre = Preprocess.from_dict(strict_json((d/PREPROCESS_FILE).read_text()))   # a dict, never a path to read
         cal = Calibrator.from_json((d/CALIBRATION_FILE).read_text())
         thr = strict_json((d/THRESHOLDS_FILE).read_text())['thresholds']
@@ -950,7 +951,7 @@ def recalibrate(bundle,                  # a bundle folder written by `export_bu
             except CalibrationError as e: cs_note = f'dropped: {e}'
         meta = json.loads((work/BUNDLE_FILE).read_text())
         meta.update(version=(meta.get('version') or 1) + 1, recalibrated=dict(
-            from_bundle=src.name, from_checksums=sha256_file(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
+            from_bundle=src.name, from_checksums=file_sha256(src/CHECKSUMS_FILE), method=method, site_images=len(y), site_counts=counts,
             site_prevalence=float(y.mean()), threshold=dict(before=t_old, after=thr['threshold']), prediction_sets=cs_note,
             decisions=dict(checked=len(y), changed=changed),
             created_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')))

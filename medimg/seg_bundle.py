@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 
-from .bundle import BundleError, bundle_meta, check_signature, key_fingerprint, sign_bundle, signature_status, verify_bundle, write_checksums
+from .bundle import BundleError, bundle_meta, key_fingerprint, sign_bundle, signature_status, verify_bundle, write_checksums
 from .export import NON_FINITE, ExportError, PredictionError, Predictor, Progress, export_onnx, onnx_max_diff, ort_session
 from .io import ImageReadError
 from .run import (BUNDLE_FILE, LABELS_FILE, METRICS_FILE, MODEL_CARD_FILE, MODEL_FILE, PREPROCESS_FILE,
@@ -149,8 +149,8 @@ def mask_predictor(cls,                   # `Predictor`
     d = Path(path)
     if backend != 'onnx': raise BundleError(f"{d}: a segmentation bundle runs on ONNX Runtime only (backend={backend!r})")
     verify_bundle(d, trusted_keys, content=False)
-    signer = check_signature(d, trusted_keys)   # the fingerprint when keys are trusted, as a classification bundle's
     signature = signature_status(d, trusted_keys)
+    signer = signature.removeprefix('trusted: ') if signature.startswith('trusted: ') else None   # as a classification bundle's
     meta, labels = json.loads((d/BUNDLE_FILE).read_text()), json.loads((d/LABELS_FILE).read_text())
     if labels.get('task') != meta.get('task'): raise BundleError(f"{d}: labels.json is of a {labels.get('task')!r} bundle, bundle.json of a {meta.get('task')!r} one")
     pre = SegPreprocess.from_dict(json.loads((d/PREPROCESS_FILE).read_text()))
